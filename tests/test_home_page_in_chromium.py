@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_home_page_loads_with_a_search_box(page, live_server_url):
+    response = page.goto(live_server_url + "/")
+    assert response.status == 200
+    assert page.title().startswith("How can we help?")
+    search = page.get_by_role("searchbox", name="Search the help centre")
+    search.fill("reset my password")
+    assert search.input_value() == "reset my password"
+    # The stylesheet is served by the app itself (WhiteNoise), not only under DEBUG.
+    color = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert color == "rgb(246, 247, 251)"
