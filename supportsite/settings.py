@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_prometheus",
     "channels",
     "supportsite",
@@ -176,12 +178,18 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "local", choices=("local", "openai"))
 # Vector size stored in faq_documents.embedding; must match the model (MiniLM: 384).
 EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384, minimum=1, maximum=16_000)
+if EMBEDDING_BACKEND == "local" and EMBEDDING_DIMENSIONS != 384:
+    raise ImproperlyConfigured(f"EMBEDDING_DIMENSIONS must be 384 with the local backend; got {EMBEDDING_DIMENSIONS}.")
 # OpenAI or any OpenAI-compatible server (Ollama, vLLM) when OPENAI_BASE_URL is set.
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 # Model names used with the OpenAI backend.
 OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 OPENAI_CHAT_MODEL = env_str("OPENAI_CHAT_MODEL", "gpt-4o-mini")
+# Threads onnxruntime uses for one local embedding call (2 halved import time on 2 cores).
+EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", min(4, os.cpu_count() or 1), minimum=1, maximum=64)
+# Retries (with exponential backoff) of a failed or rate-limited AI provider call.
+AI_MAX_RETRIES = env_int("AI_MAX_RETRIES", 2, minimum=0, maximum=10)
 # Seconds before a call to the AI provider is abandoned (answers fall back to extractive).
 AI_TIMEOUT = env_float("AI_TIMEOUT", 15.0, minimum=0.1, maximum=600)
 # How answers are written: "extractive" (no network) or "openai" (default when a key is set).

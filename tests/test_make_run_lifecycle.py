@@ -83,6 +83,8 @@ def test_make_run_keeps_data_between_runs_and_ctrl_c_stops_everything(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0, "the generated key is private"
     # A second process (an operator's manage.py command) joins the same embedded database.
     _manage_shell(tmp_path, "from django.contrib.auth.models import User; User.objects.create_user('kept')")
+    articles = _manage_shell(tmp_path, "from faq.models import FaqDocument; print(FaqDocument.objects.count())")
+    assert int(articles) >= 80, "make run loads the demo help centre into an empty database"
     out = _ctrl_c(first)
     assert "Traceback" not in out, out
     assert _postmaster_pid(tmp_path) is None, "the embedded PostgreSQL stopped with the server"
@@ -90,7 +92,10 @@ def test_make_run_keeps_data_between_runs_and_ctrl_c_stops_everything(tmp_path):
     second = _start(tmp_path, port)
     wait_for_http(f"http://127.0.0.1:{port}/healthz", process=second, timeout=120)
     assert _manage_shell(tmp_path, "from django.contrib.auth.models import User; print(User.objects.count())") == "1"
-    assert "Traceback" not in _ctrl_c(second)
+    assert _manage_shell(tmp_path, "from faq.models import FaqDocument; print(FaqDocument.objects.count())") == articles
+    out = _ctrl_c(second)
+    assert "Traceback" not in out
+    assert "the demo was not loaded" in out
 
 
 def test_a_run_killed_with_sigkill_is_recovered_with_a_clear_message(tmp_path):

@@ -28,6 +28,10 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         if demo:
             call_command("load_demo", if_empty=True)
+        from faq.vector_schema import embedding_problems
+
+        for problem in embedding_problems():
+            self.stderr.write(self.style.WARNING(f"Warning: {problem}"))
         from daphne.cli import CommandLineInterface
 
         external = bool(os.environ.get("DATABASE_URL", "").strip())

@@ -1,0 +1,43 @@
+"""python manage.py load_demo [--if-empty]: the demo help centre of Larkspur Home."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from faq.importing import import_records, read_records
+from faq.models import Category, FaqDocument
+
+DEMO_DIR = Path(__file__).resolve().parent.parent.parent / "demo"
+
+
+class Command(BaseCommand):
+    help = "Load the demo help centre (categories and articles from faq/demo/)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing when articles exist already.")
+
+    def handle(self, *args, if_empty: bool, **options) -> None:
+        existing = FaqDocument.objects.count()
+        if if_empty and existing:
+            self.stdout.write(f"The help centre has {existing} article(s); the demo was not loaded.")
+            return
+        for line in (DEMO_DIR / "categories.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                data = json.loads(line)
+                Category.objects.update_or_create(
+                    slug=data["slug"],
+                    defaults={
+                        "name": data["name"],
+                        "description": data.get("description", ""),
+                        "order": data.get("order", 0),
+                    },
+                )
+        records, problems = read_records(DEMO_DIR / "faqs.jsonl")
+        report = import_records(records)
+        self.stdout.write(
+            f"Loaded the demo help centre: {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {len(problems)} skipped."
+        )

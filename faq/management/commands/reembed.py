@@ -1,0 +1,42 @@
+"""python manage.py reembed --missing | --all"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from faq.embeddings import reembed_documents
+from faq.models import FaqDocument
+from faq.vector_schema import column_dimensions, rebuild_vector_index, resize_embedding_column
+
+
+class Command(BaseCommand):
+    help = "Embed articles that are not embedded (--missing), or every article after a model change (--all)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        group = parser.add_mutually_exclusive_group(required=True)
+        group.add_argument("--missing", action="store_true", help="Only articles without a current vector.")
+        group.add_argument("--all", action="store_true", help="Every article (resizes the column if needed).")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, missing: bool, all: bool, no_progress: bool, **options) -> None:
+        from django.conf import settings
+
+        resized = False
+        if all and column_dimensions() != settings.EMBEDDING_DIMENSIONS:
+            old = column_dimensions()
+            resize_embedding_column(settings.EMBEDDING_DIMENSIONS)
+            resized = True
+            self.stdout.write(
+                f"Resized faq_documents.embedding from {old} to {settings.EMBEDDING_DIMENSIONS} dimensions."
+            )
+        queryset = FaqDocument.objects.all() if all else FaqDocument.objects.not_embedded()
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        with tqdm(total=len(ids), unit="article", desc="embedding", disable=no_progress or None) as bar:
+            embedded = reembed_documents(ids, progress=bar.update)
+        if resized:
+            rebuild_vector_index()
+        failed = len(ids) - embedded
+        self.stdout.write(f"Embedded {embedded} article(s); {failed} failed.")
+        if failed:
+            raise CommandError(f"{failed} article(s) could not be embedded; see the log, then run reembed --missing.")

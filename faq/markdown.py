@@ -1,0 +1,90 @@
+"""Article answers are Markdown written by staff: render them to HTML that is safe to show anyone.
+
+markdown-it-py renders (CommonMark + tables, raw HTML off); nh3 then keeps only the tags below,
+so neither a pasted <script> nor a parser quirk can reach a customer's browser.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+
+import nh3
+from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+
+ALLOWED_TAGS = {
+    "p",
+    "h2",
+    "h3",
+    "h4",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "blockquote",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+    "br",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    # markdown-it writes column alignment as style="text-align:..."; only that property survives.
+    "th": {"style"},
+    "td": {"style"},
+}
+ALLOWED_STYLE_PROPERTIES = {"text-align"}
+# Anything else (javascript:, data:, vbscript:) is dropped from href; relative links stay.
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+# Staff links are not endorsements (nofollow), and the target must not reach back into our page.
+LINK_REL = "noopener noreferrer nofollow"
+
+
+def _clamp_headings(state: StateCore) -> None:
+    # The page's <h1> is the question, and only h2-h4 are allowed: without this a "# Heading"
+    # would lose its tag and run into the next paragraph.
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(max(int(token.tag[1]), 2), 4)}"
+
+
+@cache
+def _parser() -> MarkdownIt:
+    # html=False: raw HTML in an answer is shown as text, never passed through.
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+    parser.core.ruler.push("clamp_headings", _clamp_headings)
+    return parser
+
+
+def _render_html(text: str) -> str:
+    return nh3.clean(
+        _parser().render(text),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel=LINK_REL,
+        filter_style_properties=ALLOWED_STYLE_PROPERTIES,
+    )
+
+
+def render_markdown(text: str) -> SafeString:
+    """Markdown -> sanitised HTML, safe to put in a template unescaped."""
+    return mark_safe(_render_html(text))  # noqa: S308 - nh3 has just sanitised it with an allow-list
+
+
+def plain_text(markdown: str) -> str:
+    """The rendered answer as one line of plain text (for snippets and meta descriptions)."""
+    # nh3 with no allowed tags strips all markup and drops <script>/<style> content; it leaves
+    # entities escaped, so unescape to get the characters back (templates escape them again).
+    text = html.unescape(nh3.clean(_render_html(markdown), tags=set()))
+    return " ".join(text.split())

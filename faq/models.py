@@ -1,0 +1,148 @@
+"""The knowledge base: categories and FAQ documents (table faq_documents)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+from pgvector.django import HnswIndex
+
+from faq.fields import EmbeddingField
+
+logger = logging.getLogger(__name__)
+
+QUESTION_MAX_LENGTH = 500
+ANSWER_MAX_LENGTH = 50_000
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True)
+    description = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0, help_text="Lower numbers are listed first.")
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = slugify(self.name)[:140] or "category"
+        super().save(*args, **kwargs)
+
+
+class FaqDocumentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FaqDocumentQuerySet:
+        """What `user` may read: the one place search, answers, pages and the API ask."""
+        published = self.filter(status=FaqDocument.Status.PUBLISHED)
+        if user is not None and getattr(user, "is_staff", False):
+            return published
+        if user is not None and getattr(user, "is_authenticated", False):
+            return published.exclude(visibility=FaqDocument.Visibility.STAFF)
+        return published.filter(visibility=FaqDocument.Visibility.PUBLIC)
+
+    def not_embedded(self) -> FaqDocumentQuerySet:
+        from faq.embeddings import current_model_name
+
+        return self.filter(models.Q(embedding__isnull=True) | ~models.Q(embedding_model=current_model_name()))
+
+
+class FaqDocument(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Everyone"
+        SIGNED_IN = "signed_in", "Signed-in users"
+        STAFF = "staff", "Staff only"
+
+    question = models.CharField(max_length=QUESTION_MAX_LENGTH, help_text="The title customers see and search.")
+    answer = models.TextField(help_text="Markdown.")
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents")
+    # Stable external key: imports upsert by it and article URLs use it.
+    slug = models.SlugField(max_length=200, unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PUBLISHED, db_index=True)
+    visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.PUBLIC)
+    embedding = EmbeddingField(null=True, blank=True, editable=False)
+    embedding_model = models.CharField(max_length=200, blank=True, editable=False)
+    # sha256 of the text that was embedded: a save with the same text skips the model call.
+    embedded_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Kept by PostgreSQL itself, so keyword search can never disagree with the row.
+    search_vector = models.GeneratedField(
+        expression=SearchVector("question", weight="A", config="english")
+        + SearchVector("answer", weight="B", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FaqDocumentQuerySet.as_manager()
+
+    class Meta:
+        db_table = "faq_documents"
+        ordering = ["question"]
+        indexes = [
+            # Nearest-neighbour search by cosine distance (ORDER BY embedding <=> q LIMIT k).
+            HnswIndex(
+                name="faq_documents_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            # Full-text search over the generated tsvector.
+            GinIndex(fields=["search_vector"], name="faq_documents_search_gin"),
+            # The published/visible filter runs on every search and page.
+            models.Index(fields=["status", "visibility"], name="faq_documents_status_vis"),
+        ]
+
+    def __str__(self) -> str:
+        return self.question
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = unique_slug(self.question, exclude_pk=self.pk)
+        if self.needs_embedding():
+            from faq.embeddings import embed_documents
+
+            embed_documents([self])
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("article", kwargs={"slug": self.slug})
+
+    @property
+    def embedding_text(self) -> str:
+        return f"{self.question}\n\n{self.answer}"
+
+    @property
+    def text_hash(self) -> str:
+        return hashlib.sha256(self.embedding_text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    @property
+    def is_embedded(self) -> bool:
+        from faq.embeddings import current_model_name
+
+        return self.embedding is not None and self.embedding_model == current_model_name()
+
+    def needs_embedding(self) -> bool:
+        return not self.is_embedded or self.embedded_hash != self.text_hash
+
+
+def unique_slug(text: str, *, exclude_pk: int | None = None) -> str:
+    base = slugify(text)[:180].strip("-") or "article"
+    slug, n = base, 2
+    taken = FaqDocument.objects.exclude(pk=exclude_pk) if exclude_pk else FaqDocument.objects.all()
+    while taken.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
