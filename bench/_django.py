@@ -22,8 +22,14 @@ def setup_django() -> None:
 
 @contextmanager
 def fresh_database() -> Iterator[None]:
-    """Create test_<db>, migrate it, and drop it afterwards, as the test suite does."""
+    """Create a scratch database, migrate it, and drop it afterwards (the test-suite machinery).
+
+    Its name is unique to this process, so a benchmark never touches the test suite's
+    test_<db>, even while the suite runs it as a smoke test on the same server."""
+    from django.db import connections
     from django.test.utils import setup_databases, teardown_databases
+
+    connections["default"].settings_dict["TEST"]["NAME"] = f"bench_{os.getpid()}"
 
     config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     try:

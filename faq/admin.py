@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from pgvector.django import CosineDistance
 
 from faq.embeddings import reembed_documents
 from faq.markdown import render_markdown
@@ -101,14 +100,7 @@ class FaqDocumentAdmin(admin.ModelAdmin):
             return _note("Save the article to see similar ones.")
         if not obj.is_embedded:
             return _note("Not embedded, so similar articles cannot be found.")
-        neighbours = (
-            FaqDocument.objects.exclude(pk=obj.pk)
-            # Vectors from another model (or of another size) are not comparable with this one.
-            .filter(embedding__isnull=False, embedding_model=obj.embedding_model)
-            .annotate(distance=CosineDistance("embedding", obj.embedding))
-            .order_by("distance")
-            .only("pk", "question")[:SIMILAR_ARTICLES]
-        )
+        neighbours = FaqDocument.objects.similar_to(obj).only("pk", "question")[:SIMILAR_ARTICLES]
         rows = []
         for doc in neighbours:
             similarity = 1 - doc.distance

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
-from pgvector.django import HnswIndex
+from pgvector.django import CosineDistance, HnswIndex
 
 from faq.fields import EmbeddingField
 
@@ -42,12 +43,22 @@ class Category(models.Model):
 class FaqDocumentQuerySet(models.QuerySet):
     def visible_to(self, user) -> FaqDocumentQuerySet:
         """What `user` may read: the one place search, answers, pages and the API ask."""
-        published = self.filter(status=FaqDocument.Status.PUBLISHED)
-        if user is not None and getattr(user, "is_staff", False):
-            return published
-        if user is not None and getattr(user, "is_authenticated", False):
-            return published.exclude(visibility=FaqDocument.Visibility.STAFF)
-        return published.filter(visibility=FaqDocument.Visibility.PUBLIC)
+        return self.filter(status=FaqDocument.Status.PUBLISHED, visibility__in=visibilities_for(user))
+
+    def nearest(self, vector, *, model: str | None = None) -> FaqDocumentQuerySet:
+        """Closest first by cosine distance (annotated `distance`); slice it to use the HNSW index."""
+        from faq.embeddings import current_model_name
+
+        # Vectors of another model are not comparable (or not even the same size).
+        return (
+            self.filter(embedding__isnull=False, embedding_model=model or current_model_name())
+            .annotate(distance=CosineDistance("embedding", vector))
+            .order_by("distance")
+        )
+
+    def similar_to(self, document: FaqDocument) -> FaqDocumentQuerySet:
+        """Other articles, closest to `document` first (related articles, possible duplicates)."""
+        return self.exclude(pk=document.pk).nearest(document.embedding, model=document.embedding_model)
 
     def not_embedded(self) -> FaqDocumentQuerySet:
         from faq.embeddings import current_model_name
@@ -139,6 +150,15 @@ class FaqDocument(models.Model):
         return not self.is_embedded or self.embedded_hash != self.text_hash
 
 
+def visibilities_for(user) -> list[str]:
+    """The visibility levels `user` may read (used by visible_to and by raw vector SQL)."""
+    if user is not None and getattr(user, "is_staff", False) and getattr(user, "is_active", True):
+        return list(FaqDocument.Visibility.values)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return [FaqDocument.Visibility.PUBLIC, FaqDocument.Visibility.SIGNED_IN]
+    return [FaqDocument.Visibility.PUBLIC]
+
+
 def unique_slug(text: str, *, exclude_pk: int | None = None) -> str:
     base = slugify(text)[:180].strip("-") or "article"
     slug, n = base, 2
@@ -146,3 +166,78 @@ def unique_slug(text: str, *, exclude_pk: int | None = None) -> str:
     while taken.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
+
+
+class UserResponse(models.Model):
+    """One question asked and what the help centre answered (table user_responses)."""
+
+    class Mode(models.TextChoices):
+        EXTRACTIVE = "extractive", "Extractive"
+        OPENAI = "openai", "Generated (OpenAI)"
+        KEYWORD = "keyword", "Keyword only (degraded)"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="responses"
+    )
+    query = models.TextField()
+    response = models.TextField(blank=True)
+    # Stored at query time so recommendations and gap clustering never re-embed.
+    query_embedding = EmbeddingField(null=True, blank=True)
+    # [{"id": 12, "similarity": 0.71}, ...] in ranked order.
+    matched = models.JSONField(default=list, blank=True)
+    answered = models.BooleanField()
+    answer_mode = models.CharField(max_length=12, choices=Mode.choices)
+    category = models.CharField(max_length=140, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "user_responses"
+        ordering = ["-created_at"]
+        indexes = [
+            # A user's history, newest first (dashboard, recommendations).
+            models.Index(fields=["user", "-created_at"], name="user_responses_user_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.query[:80]
+
+
+class ArticleView(models.Model):
+    """An article page opened (by a signed-in user, or anonymously): read history and analytics."""
+
+    document = models.ForeignKey(FaqDocument, on_delete=models.CASCADE, related_name="views")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            # "Already read" lookups for recommendations.
+            models.Index(fields=["user", "document"], name="article_views_user_doc"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Feedback(models.Model):
+    """ "Was this helpful?" on an answer (a user response) or on an article."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    response = models.ForeignKey(UserResponse, null=True, blank=True, on_delete=models.CASCADE)
+    document = models.ForeignKey(FaqDocument, null=True, blank=True, on_delete=models.CASCADE)
+    helpful = models.BooleanField()
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(response__isnull=False) | models.Q(document__isnull=False),
+                name="feedback_has_a_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{'helpful' if self.helpful else 'not helpful'}: {self.response or self.document}"

@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from faq import views
+from faq.sitemaps import SITEMAPS
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search", views.search, name="search"),
+    path("search/suggest", views.suggest, name="search-suggest"),
+    # Slugs are always [-a-zA-Z0-9_] (SlugField, slugify on import): anything else, NUL included,
+    # is a 404 before it reaches the database.
+    path("categories/<slug:slug>/", views.category, name="category"),
+    path("articles/<slug:slug>/", views.article, name="article"),
+    path("feedback", views.feedback, name="feedback"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
 ]

@@ -60,8 +60,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "django.contrib.sitemaps",
     "django_prometheus",
     "channels",
+    # Serves the API docs' JavaScript from our own static files (no CDN: works offline).
+    "ninja",
     "supportsite",
     "faq",
     "recommendations",
@@ -69,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "supportsite.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ from the app itself, so one Daphne process is the whole site.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -94,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "supportsite.context_processors.site",
             ],
         },
     },
@@ -194,6 +199,34 @@ AI_MAX_RETRIES = env_int("AI_MAX_RETRIES", 2, minimum=0, maximum=10)
 AI_TIMEOUT = env_float("AI_TIMEOUT", 15.0, minimum=0.1, maximum=600)
 # How answers are written: "extractive" (no network) or "openai" (default when a key is set).
 ANSWER_MODE = env_str("ANSWER_MODE", "openai" if OPENAI_API_KEY else "extractive", choices=("extractive", "openai"))
+
+# --- Search and answers ----------------------------------------------------------------------
+# Cosine similarity the best article must reach for an answer; below it the help centre abstains.
+# Calibrated per model by bench/retrieval.py (MiniLM: 0.45 keeps most right answers and refuses
+# off-topic questions; the original design's 0.7 refused most correct matches).
+SIMILARITY_CUTOFFS = {"all-MiniLM-L6-v2-int8": 0.45}
+SIMILARITY_CUTOFF = env_float("SIMILARITY_CUTOFF", -1.0, minimum=-1.0, maximum=1.0)  # -1: per-model table
+# Weight of the full-text rank added to the cosine similarity (0 = vector only); see the README.
+KEYWORD_WEIGHT = env_float("KEYWORD_WEIGHT", 0.05, minimum=0.0, maximum=10.0)
+# Nearest neighbours fetched through the HNSW index before re-ranking.
+SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 20, minimum=1, maximum=200)
+# Articles a generated answer may draw on.
+ANSWER_SOURCES = env_int("ANSWER_SOURCES", 3, minimum=1, maximum=10)
+# Longest question accepted (characters); longer ones get a 4xx naming this limit.
+QUERY_MAX_LENGTH = env_int("QUERY_MAX_LENGTH", 1000, minimum=10, maximum=100_000)
+# Where "contact support" points when the help centre has no answer.
+SUPPORT_CONTACT_URL = env_str("SUPPORT_CONTACT_URL", "mailto:support@example.com")
+
+# --- Recommendations and history -------------------------------------------------------------
+# Past questions read per recommendation request, and distinct interests drawn from them.
+RECOMMENDATION_HISTORY = env_int("RECOMMENDATION_HISTORY", 50, minimum=1, maximum=1000)
+RECOMMENDATION_INTERESTS = env_int("RECOMMENDATION_INTERESTS", 8, minimum=1, maximum=50)
+# A question this many days old counts half as much as one asked now.
+RECOMMENDATION_HALF_LIFE_DAYS = env_float("RECOMMENDATION_HALF_LIFE_DAYS", 14.0, minimum=0.1)
+# Question history older than this is deleted by `purge_history` (0 keeps it for ever).
+HISTORY_RETENTION_DAYS = env_int("HISTORY_RETENTION_DAYS", 365, minimum=0)
+# Customers may create their own accounts at /accounts/signup/.
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 
 LOGGING = {
     "version": 1,

@@ -4,9 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from supportsite import views
+from supportsite.api import api
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("recommendations.urls")),
     path("", include("faq.urls")),
 ]

@@ -12,10 +12,14 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from tests.openai_server import API_KEY, OpenAICompatibleServer
 
@@ -99,18 +103,16 @@ def openai_settings(openai_server: OpenAICompatibleServer, settings) -> OpenAICo
     return openai_server
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
-    """A real Daphne process serving the app on the test database.
-
-    Tests that use it write their data with `transactional_db`, so the server sees it."""
+@contextmanager
+def daphne_server(django_db_blocker, **env: str) -> Iterator[str]:
+    """A real Daphne process serving the app on the test database; yields its base URL."""
     port = free_port()
     with django_db_blocker.unblock():
-        env = server_env()
+        environ = server_env(**env)
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "supportsite.asgi:application"],
         cwd=ROOT,
-        env=env,
+        env=environ,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -125,6 +127,28 @@ def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """Daphne on the test database. Tests that use it write their data with `transactional_db`."""
+    with daphne_server(django_db_blocker) as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def async_orm():
+    """An async test's own ORM calls run on asgiref's single sync thread; return that thread's
+    pooled connection afterwards, or dropping the test database finds it still in use."""
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def orm_beside_playwright(monkeypatch):
+    """Playwright's sync API keeps an event loop running in the test thread, and Django then
+    refuses the test's own ORM calls. Function-scoped: servers started by wider fixtures keep the check."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def chromium_path() -> str | None:

@@ -1,0 +1,108 @@
+"""POST /api/ai_faq_search: a grounded answer, or an honest abstention, with its articles."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+from pydantic import ConfigDict, field_validator
+
+from faq.answers import Answer, ask
+from faq.search import UnknownCategory, find_category
+from supportsite.concurrency import in_thread
+from supportsite.identity import resolve_caller
+
+router = Router(tags=["search"])
+
+
+class SearchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str
+    user_id: int | None = None
+    category: str | None = None
+
+    @field_validator("query")
+    @classmethod
+    def query_is_a_real_question(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("query must not contain NUL bytes")
+        value = value.strip()
+        if not value:
+            raise ValueError("query must not be empty")
+        if len(value) > settings.QUERY_MAX_LENGTH:
+            raise ValueError(
+                f"query is {len(value)} characters; the limit is {settings.QUERY_MAX_LENGTH} (QUERY_MAX_LENGTH)"
+            )
+        return value
+
+    @field_validator("user_id")
+    @classmethod
+    def user_id_is_positive(cls, value: int | None) -> int | None:
+        if value is not None and not 0 < value < 2**63:
+            raise ValueError("user_id must be a positive integer")
+        return value
+
+    @field_validator("category")
+    @classmethod
+    def category_is_short(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 140 or "\x00" in value):
+            raise ValueError("category must be a category slug or name (at most 140 characters)")
+        return value or None
+
+
+class DocumentOut(Schema):
+    id: int
+    slug: str
+    question: str
+    category: str | None
+    similarity: float
+    url: str
+
+
+class SearchOut(Schema):
+    response: str
+    answered: bool
+    answer_mode: str
+    request_id: str
+    documents: list[DocumentOut]
+
+
+def documents_out(request: HttpRequest, answer: Answer) -> list[DocumentOut]:
+    return [
+        DocumentOut(
+            id=hit.document.pk,
+            slug=hit.document.slug,
+            question=hit.document.question,
+            category=hit.document.category.name if hit.document.category else None,
+            similarity=round(hit.similarity, 4),
+            url=request.build_absolute_uri(hit.document.get_absolute_url()),
+        )
+        for hit in answer.search.hits
+    ]
+
+
+@in_thread
+def _answer(request: HttpRequest, payload: SearchIn) -> Answer:
+    caller = resolve_caller(request, payload.user_id)
+    try:
+        category = find_category(payload.category)
+    except UnknownCategory as exc:
+        raise HttpError(422, f"{exc}: use a category slug or name from the help centre") from None
+    return ask(payload.query, user=caller.user, category=category, request_id=request.request_id)
+
+
+@router.post("/ai_faq_search", response=SearchOut, summary="Answer a customer question from the FAQ articles")
+async def ai_faq_search(request: HttpRequest, payload: SearchIn) -> SearchOut:
+    """Search the articles the caller may see. `answered` is false when no article is close enough:
+    the response then says so and `documents` holds the closest articles. Every call is stored in
+    the question history (user_responses)."""
+    answer = await _answer(request, payload)
+    return SearchOut(
+        response=answer.text,
+        answered=answer.answered,
+        answer_mode=answer.mode,
+        request_id=answer.request_id,
+        documents=documents_out(request, answer),
+    )

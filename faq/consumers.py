@@ -1,0 +1,145 @@
+"""ws/answer/: the search page's answer, streamed as the AI provider writes it.
+
+Client -> {"query": "...", "category": null}
+Server -> {"type": "documents", "documents": [...], "answered": bool}
+          {"type": "chunk", "text": "..."}*            (generated answers only)
+          {"type": "replace", "text": "..."}           (extractive answer, or the fallback after a provider error)
+          {"type": "done", "answer_mode", "answered", "text", "html", "response_id", "sources", "contact_url"}
+       or {"type": "error", "message": "..."}          (bad input: nothing is searched or stored)
+
+Each question stores exactly one history row (user_responses), written once the answer is final.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from faq.answers import (
+    ABSTAIN_TEXT,
+    DEGRADED_TEXT,
+    Answer,
+    extractive_text,
+    record_answer,
+    stream,
+    wants_generation,
+)
+from faq.markdown import render_markdown
+from faq.models import Category, UserResponse
+from faq.search import Hit, SearchResult, search
+from faq.views import EMPTY_QUERY_MESSAGE, BadInput, cited_documents, clean_category, clean_query, document_json
+from faq.views import snippet as document_snippet
+from supportsite.concurrency import in_thread
+
+logger = logging.getLogger(__name__)
+
+# A message this long cannot hold a valid question: refuse it before parsing the JSON.
+_MAX_MESSAGE_CHARS_OVERHEAD = 2_000
+_FORMAT_HELP = 'Send the question as JSON: {"query": "your question", "category": null}.'
+_END = object()
+
+
+def _next_piece(pieces):
+    return next(pieces, _END)
+
+
+class AnswerConsumer(AsyncJsonWebsocketConsumer):
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        # The base class would raise (and drop the connection) on anything but valid JSON text.
+        if text_data is None or len(text_data) > settings.QUERY_MAX_LENGTH * 6 + _MAX_MESSAGE_CHARS_OVERHEAD:
+            await self._error(_FORMAT_HELP if text_data is None else "Your question is too long to search.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self._error(_FORMAT_HELP)
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict) or not isinstance(content.get("query"), str):
+            await self._error(_FORMAT_HELP)
+            return
+        category = content.get("category")
+        if category is not None and not isinstance(category, str):
+            await self._error("The category must be a category's short name, or null for all of them.")
+            return
+        try:
+            query = clean_query(content["query"])
+            if not query:
+                raise BadInput(EMPTY_QUERY_MESSAGE)
+            found = await in_thread(clean_category)(category)
+        except BadInput as exc:
+            await self._error(str(exc))
+            return
+        try:
+            await self._answer(query, found)
+        except Exception:
+            logger.exception("streaming an answer failed")
+            await self._error("Something went wrong while answering. Please try again, or reload the page.")
+
+    async def _answer(self, query: str, category: Category | None) -> None:
+        started = time.perf_counter()
+        # AuthMiddlewareStack (supportsite/routing.py) resolves the session's user; without it: anonymous.
+        user = self.scope.get("user")
+        result: SearchResult = await in_thread(search)(query, user=user, category=category)
+        documents = await in_thread(_documents_json)(result.hits)
+        await self.send_json({"type": "documents", "documents": documents, "answered": result.answered})
+
+        answer = Answer(ABSTAIN_TEXT, False, UserResponse.Mode.EXTRACTIVE, result, uuid.uuid4().hex)
+        if result.degraded:
+            answer.text, answer.mode = DEGRADED_TEXT, UserResponse.Mode.KEYWORD
+        elif result.answered:
+            answer.answered = True
+            answer.text = extractive_text(query, result.hits[0])
+            if wants_generation():
+                await self._generate(answer)
+            else:
+                await self.send_json({"type": "replace", "text": answer.text})
+
+        answer.response_id = await in_thread(record_answer)(answer, user=user, started=started)
+        sources = cited_documents(answer.mode, result) if answer.answered else []
+        await self.send_json(
+            {
+                "type": "done",
+                "answer_mode": answer.mode,
+                "answered": answer.answered,
+                "text": answer.text,
+                # Sanitised by nh3: the only HTML the page ever inserts.
+                "html": render_markdown(answer.text) if answer.answered else "",
+                "response_id": answer.response_id,
+                "sources": [document_json(document) for document in sources],
+                "contact_url": settings.SUPPORT_CONTACT_URL,
+            }
+        )
+
+    async def _generate(self, answer: Answer) -> None:
+        """Stream the provider's answer; on any provider error, replace it with the extractive one."""
+        pieces = stream(answer.search.query, answer.search.hits)
+        next_piece = in_thread(_next_piece)
+        written: list[str] = []
+        try:
+            while (piece := await next_piece(pieces)) is not _END:
+                written.append(piece)
+                await self.send_json({"type": "chunk", "text": piece})
+            text = "".join(written).strip()
+            if not text:
+                raise ValueError("the model returned an empty answer")
+        except Exception as exc:  # openai errors, timeouts, rate limits, empty output
+            answer.fallback_reason = type(exc).__name__
+            logger.warning("AI provider failed while streaming (%s); answered extractively", answer.fallback_reason)
+            await self.send_json({"type": "replace", "text": answer.text})
+            return
+        answer.text, answer.mode = text, UserResponse.Mode.OPENAI
+
+    async def _error(self, message: str) -> None:
+        await self.send_json({"type": "error", "message": message})
+
+
+def _documents_json(hits: list[Hit]) -> list[dict]:
+    return [{**document_json(hit.document), "snippet": document_snippet(hit.document)} for hit in hits]

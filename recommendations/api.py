@@ -1,0 +1,60 @@
+"""POST /api/recommendations: articles picked from the caller's own question history."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import ConfigDict, Field
+
+from recommendations.engine import Recommendation, recommend
+from supportsite.concurrency import in_thread
+from supportsite.identity import resolve_caller
+
+router = Router(tags=["recommendations"])
+MAX_LIMIT = 20
+
+
+class RecommendationsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: int | None = Field(default=None, gt=0, lt=2**63)
+    limit: int = Field(default=5, ge=1, le=MAX_LIMIT)
+
+
+class RecommendationOut(Schema):
+    id: int
+    slug: str
+    question: str
+    category: str | None
+    score: float
+    reason: str
+
+
+class RecommendationsOut(Schema):
+    recommendations: list[RecommendationOut]
+
+
+@in_thread
+def _recommend(request: HttpRequest, payload: RecommendationsIn) -> list[Recommendation]:
+    caller = resolve_caller(request, payload.user_id)
+    return recommend(caller.user, limit=payload.limit)
+
+
+@router.post("/recommendations", response=RecommendationsOut, summary="Articles picked for a user")
+async def recommendations(request: HttpRequest, payload: RecommendationsIn) -> RecommendationsOut:
+    """From the user's own past questions, each with the reason it was picked; without a user
+    (or history), the popular articles of the last 30 days. A caller may only read their own."""
+    picks = await _recommend(request, payload)
+    return RecommendationsOut(
+        recommendations=[
+            RecommendationOut(
+                id=r.document.pk,
+                slug=r.document.slug,
+                question=r.document.question,
+                category=r.document.category.name if r.document.category else None,
+                score=r.score,
+                reason=r.reason,
+            )
+            for r in picks
+        ]
+    )

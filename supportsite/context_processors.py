@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def site(request: HttpRequest) -> dict[str, object]:
+    """Settings every page may need: sign-up on or off, where support is."""
+    return {"allow_signup": settings.ALLOW_SIGNUP, "contact_url": settings.SUPPORT_CONTACT_URL}

@@ -1,0 +1,90 @@
+"""Prometheus metrics of the original design (names kept) and of the AI path.
+
+Every SQL statement is timed by one execute wrapper and labelled with the query type that the
+surrounding code declared (`with query_type("vector_search"): ...`; "other" when none), so the
+histogram covers all queries without timing code at each call site.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+QUERY_TIME = Histogram(
+    "database_query_time_seconds", "Time taken to execute database queries", ["query_type"], buckets=_LATENCY_BUCKETS
+)
+# Summed across server processes (each has its own pool) in multiprocess mode.
+POOL_SIZE = Gauge("database_pool_size", "Current size of the database connection pool", multiprocess_mode="livesum")
+POOL_AVAILABLE = Gauge(
+    "database_pool_available", "Number of available connections in the pool", multiprocess_mode="livesum"
+)
+DB_ERRORS = Counter("database_errors_total", "Total number of database errors", ["error_type"])
+
+EMBEDDING_SECONDS = Histogram(
+    "ai_embedding_seconds", "Time to embed texts, by backend", ["backend"], buckets=_LATENCY_BUCKETS
+)
+EMBEDDING_ERRORS = Counter("ai_embedding_errors_total", "Embedding calls that failed, by backend", ["backend"])
+LLM_SECONDS = Histogram("ai_llm_seconds", "Time of chat completions, by model", ["model"], buckets=_LATENCY_BUCKETS)
+LLM_TOKENS = Counter("ai_llm_tokens_total", "Tokens used by chat completions", ["model", "kind"])
+AI_FALLBACKS = Counter("ai_fallbacks_total", "Generated answers that fell back to extractive, by reason", ["reason"])
+ANSWERS = Counter("ai_answers_total", "Questions by outcome (answered, abstained, degraded)", ["outcome"])
+FEEDBACK = Counter("feedback_total", "Was-this-helpful votes, by value", ["value"])
+NOT_EMBEDDED = Gauge(
+    "faq_articles_not_embedded",
+    "Articles without a current embedding (run reembed --missing)",
+    multiprocess_mode="liveall",
+)
+
+_query_type: contextvars.ContextVar[str] = contextvars.ContextVar("query_type", default="other")
+
+
+@contextmanager
+def query_type(name: str) -> Iterator[None]:
+    """Label the SQL run inside the block, e.g. vector_search, history_insert."""
+    token = _query_type.set(name)
+    try:
+        yield
+    finally:
+        _query_type.reset(token)
+
+
+def time_queries(execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
+    """Django execute wrapper: times every statement and counts database errors by type."""
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    except Exception as exc:
+        DB_ERRORS.labels(error_type=type(exc).__name__).inc()
+        raise
+    finally:
+        QUERY_TIME.labels(query_type=_query_type.get()).observe(time.perf_counter() - started)
+
+
+def install_query_timer(sender, connection, **kwargs) -> None:
+    """connection_created receiver: wrap each connection once (pooled connections come back)."""
+    if time_queries not in connection.execute_wrappers:
+        connection.execute_wrappers.append(time_queries)
+
+
+def update_pool_gauges(**kwargs) -> None:
+    """Read the live psycopg pool (request_finished receiver and at every scrape)."""
+    from django.db import connections
+
+    pool = getattr(connections["default"], "pool", None)
+    if pool is None:
+        return
+    stats = pool.get_stats()
+    POOL_SIZE.set(stats.get("pool_size", 0))
+    POOL_AVAILABLE.set(stats.get("pool_available", 0))
+
+
+def count_connection_error(exc: BaseException) -> None:
+    """Errors raised before a statement runs (pool timeout, server down) are database errors too."""
+    DB_ERRORS.labels(error_type=type(exc).__name__).inc()
