@@ -19,6 +19,8 @@ from django.conf import settings
 
 from faq.models import Category, UserResponse
 from faq.search import Hit, SearchResult, search
+from supportsite import metrics
+from supportsite.metrics import query_type
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +92,11 @@ def _client():
 
 
 def generate(query: str, hits: list[Hit]) -> str:
-    response = _client().chat.completions.create(
-        model=settings.OPENAI_CHAT_MODEL, messages=openai_messages(query, hits), temperature=0.2
-    )
+    model = settings.OPENAI_CHAT_MODEL
+    started = time.perf_counter()
+    response = _client().chat.completions.create(model=model, messages=openai_messages(query, hits), temperature=0.2)
+    metrics.LLM_SECONDS.labels(model=model).observe(time.perf_counter() - started)
+    _count_tokens(model, response.usage)
     text = (response.choices[0].message.content or "").strip()
     if not text:
         raise ValueError("the model returned an empty answer")
@@ -101,12 +105,34 @@ def generate(query: str, hits: list[Hit]) -> str:
 
 def stream(query: str, hits: list[Hit]) -> Iterator[str]:
     """Yield pieces of a generated answer as the provider sends them."""
+    model = settings.OPENAI_CHAT_MODEL
+    started = time.perf_counter()
     chunks = _client().chat.completions.create(
-        model=settings.OPENAI_CHAT_MODEL, messages=openai_messages(query, hits), temperature=0.2, stream=True
+        model=model,
+        messages=openai_messages(query, hits),
+        temperature=0.2,
+        stream=True,
+        stream_options={"include_usage": True},
     )
     for chunk in chunks:
+        if chunk.usage:
+            _count_tokens(model, chunk.usage)
         if chunk.choices and chunk.choices[0].delta.content:
             yield chunk.choices[0].delta.content
+    metrics.LLM_SECONDS.labels(model=model).observe(time.perf_counter() - started)
+
+
+def _count_tokens(model: str, usage) -> None:
+    if usage is not None:
+        metrics.LLM_TOKENS.labels(model=model, kind="prompt").inc(usage.prompt_tokens or 0)
+        metrics.LLM_TOKENS.labels(model=model, kind="completion").inc(usage.completion_tokens or 0)
+
+
+def count_fallback(answer: Answer, exc: BaseException) -> None:
+    """A provider failure that the extractive answer covered: logged and counted by its kind."""
+    answer.fallback_reason = type(exc).__name__
+    metrics.AI_FALLBACKS.labels(reason=answer.fallback_reason).inc()
+    logger.warning("AI provider failed (%s); answered extractively", answer.fallback_reason)
 
 
 def wants_generation() -> bool:
@@ -137,8 +163,7 @@ def ask(
                 answer.text = generate(query, result.hits)
                 answer.mode = UserResponse.Mode.OPENAI
             except Exception as exc:  # openai errors, timeouts, rate limits, empty output
-                answer.fallback_reason = type(exc).__name__
-                logger.warning("AI provider failed (%s); answered extractively", answer.fallback_reason)
+                count_fallback(answer, exc)
     if record:
         answer.response_id = record_answer(answer, user=user, started=started)
     return answer
@@ -147,16 +172,19 @@ def ask(
 def record_answer(answer: Answer, *, user, started: float) -> int:
     """One user_responses row per question: what was asked, matched and answered."""
     result = answer.search
-    row = UserResponse.objects.create(
-        user=user if getattr(user, "is_authenticated", False) else None,
-        query=result.query,
-        response=answer.text,
-        query_embedding=result.query_embedding,
-        matched=[{"id": hit.document.pk, "similarity": round(hit.similarity, 4)} for hit in result.hits],
-        answered=answer.answered,
-        answer_mode=answer.mode,
-        category=result.category.slug if result.category else "",
-        latency_ms=int((time.perf_counter() - started) * 1000),
-        request_id=answer.request_id,
-    )
+    outcome = "degraded" if answer.mode == UserResponse.Mode.KEYWORD else "answered" if answer.answered else "abstained"
+    metrics.ANSWERS.labels(outcome=outcome).inc()
+    with query_type("history_insert"):
+        row = UserResponse.objects.create(
+            user=user if getattr(user, "is_authenticated", False) else None,
+            query=result.query,
+            response=answer.text,
+            query_embedding=result.query_embedding,
+            matched=[{"id": hit.document.pk, "similarity": round(hit.similarity, 4)} for hit in result.hits],
+            answered=answer.answered,
+            answer_mode=answer.mode,
+            category=result.category.slug if result.category else "",
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            request_id=answer.request_id,
+        )
     return row.pk

@@ -24,6 +24,7 @@ from faq.answers import (
     ABSTAIN_TEXT,
     DEGRADED_TEXT,
     Answer,
+    count_fallback,
     extractive_text,
     record_answer,
     stream,
@@ -131,8 +132,7 @@ class AnswerConsumer(AsyncJsonWebsocketConsumer):
             if not text:
                 raise ValueError("the model returned an empty answer")
         except Exception as exc:  # openai errors, timeouts, rate limits, empty output
-            answer.fallback_reason = type(exc).__name__
-            logger.warning("AI provider failed while streaming (%s); answered extractively", answer.fallback_reason)
+            count_fallback(answer, exc)
             await self.send_json({"type": "replace", "text": answer.text})
             return
         answer.text, answer.mode = text, UserResponse.Mode.OPENAI

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from django.conf import settings
 
+from supportsite import metrics
+
 if TYPE_CHECKING:
     from faq.models import FaqDocument
 
@@ -183,11 +185,14 @@ def embed_texts(texts: Sequence[str]) -> list[list[float]]:
     started = time.perf_counter()
     try:
         vectors = backend.embed(list(texts))
-    except EmbeddingError:
-        raise
     except Exception as exc:
+        metrics.EMBEDDING_ERRORS.labels(backend=settings.EMBEDDING_BACKEND).inc()
+        if isinstance(exc, EmbeddingError):
+            raise
         raise EmbeddingError(f"{type(exc).__name__}: {exc}") from exc
-    logger.debug("embedded %d texts in %.3f s", len(texts), time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    metrics.EMBEDDING_SECONDS.labels(backend=settings.EMBEDDING_BACKEND).observe(elapsed)
+    logger.debug("embedded %d texts in %.3f s", len(texts), elapsed)
     return vectors
 
 

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 
 from faq.embeddings import EmbeddingError, current_model_name, embed_query
 from faq.models import Category, FaqDocument
+from supportsite.metrics import query_type
 
 RANKINGS = ("shipped", "vector", "keyword")
 _WORD = re.compile(r"\w+")
@@ -118,8 +119,10 @@ def _vector_hits(documents, query: str, vector: list[float], *, weight: float) -
         candidates = candidates.annotate(
             keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
         )
+    with query_type("vector_search"):
+        rows = list(candidates.defer("embedding")[: settings.SEARCH_CANDIDATES])
     hits = []
-    for doc in candidates.defer("embedding")[: settings.SEARCH_CANDIDATES]:
+    for doc in rows:
         similarity = 1.0 - float(doc.distance)
         score = similarity + weight * float(getattr(doc, "keyword_rank", 0.0))
         hits.append(Hit(doc, similarity, score))
@@ -138,4 +141,5 @@ def _keyword_hits(documents, query: str, limit: int) -> list[Hit]:
         .order_by("-rank", "pk")
         .defer("embedding")[:limit]
     )
-    return [Hit(doc, 0.0, float(doc.rank)) for doc in ranked]
+    with query_type("keyword_search"):
+        return [Hit(doc, 0.0, float(doc.rank)) for doc in ranked]

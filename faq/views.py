@@ -25,6 +25,7 @@ from faq.models import ArticleView, Category, FaqDocument, Feedback, UserRespons
 from faq.popular import LISTING_DEFER, categories_with_counts, popular_documents, related_documents
 from faq.search import Hit, SearchResult, UnknownCategory, find_category
 from faq.search import search as search_documents
+from supportsite import metrics
 from supportsite.concurrency import in_thread
 
 SNIPPET_CHARS = 200
@@ -244,6 +245,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
         return _problem(request, 403, str(exc))
     user = request.user if request.user.is_authenticated else None
     Feedback.objects.create(user=user, helpful=helpful, comment=comment, **target)
+    metrics.FEEDBACK.labels(value="helpful" if helpful else "not_helpful").inc()
     if _wants_json(request):
         return JsonResponse({"ok": True, "message": THANKS})
     messages.success(request, THANKS)

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from faq.embeddings import current_model_name
 from faq.models import ArticleView, FaqDocument, UserResponse, visibilities_for
+from supportsite.metrics import query_type
 
 # Near-duplicate past questions (cosine >= this) count as one interest, not several.
 SAME_QUESTION = 0.9
@@ -32,6 +33,7 @@ SEEN_PENALTY = 0.35
 NEAR_DUPLICATE = 0.75
 DUPLICATE_PENALTY = 1.0
 NEIGHBOURS_PER_QUESTION = 15
+UNANSWERED_MATCH_WEIGHT = 0.5
 # Weight of topic interest: the share of the user's answered questions in an article's category.
 TOPIC_WEIGHT = 0.2
 
@@ -47,12 +49,14 @@ def recommend(user, *, limit: int = 5) -> list[Recommendation]:
     """A fixed number of queries whatever the history size (a test holds it to that)."""
     if user is None or not user.is_authenticated:
         return popular(user, limit=limit)
-    history = list(
+    recent = (
         UserResponse.objects.filter(user=user, query_embedding__isnull=False)
         .annotate(vector_text=Cast("query_embedding", TextField()))
         .order_by("-created_at")
-        .values("query", "vector_text", "matched", "answered", "created_at")[: settings.RECOMMENDATION_HISTORY]
+        .values("query", "vector_text", "matched", "answered", "created_at")
     )
+    with query_type("user_history"):
+        history = list(recent[: settings.RECOMMENDATION_HISTORY])
     if not history:
         return popular(user, limit=limit)
     interests = _distinct_interests(history)
@@ -139,20 +143,24 @@ def _neighbours(user, vectors: list[np.ndarray]) -> list[_Candidate]:
             LIMIT {NEIGHBOURS_PER_QUESTION:d}
         ) AS d
     """  # noqa: S608 - the only interpolation is an integer constant
-    with connection.cursor() as cursor:
+    with query_type("recommendations"), connection.cursor() as cursor:
         cursor.execute(sql, [literal, FaqDocument.Status.PUBLISHED, visibilities_for(user), current_model_name()])
         rows = cursor.fetchall()
     return [_Candidate(doc_id, parse_vector(raw), category_id) for doc_id, raw, category_id in rows]
 
 
 def _answered_documents(history: list[dict]) -> list[tuple[np.ndarray, int | None, float]]:
-    """(vector, category id, recency weight) of the articles the user's questions were answered with."""
+    """(vector, category id, weight) of the best match of each past question.
+
+    An unanswered question's closest article still says which topic the user cares about, at half
+    the weight of an article that answered them."""
     now = timezone.now()
     weights: dict[int, float] = {}
     for row in history:
-        if row["answered"] and row["matched"]:
+        if row["matched"]:
             doc_id = row["matched"][0]["id"]
-            weights[doc_id] = weights.get(doc_id, 0.0) + _recency(now, row["created_at"])
+            share = 1.0 if row["answered"] else UNANSWERED_MATCH_WEIGHT
+            weights[doc_id] = weights.get(doc_id, 0.0) + share * _recency(now, row["created_at"])
     rows = (
         FaqDocument.objects.filter(pk__in=weights, embedding__isnull=False)
         .annotate(vector_text=Cast("embedding", TextField()))

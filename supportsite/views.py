@@ -1,12 +1,98 @@
-"""Site-wide views: liveness and readiness probes."""
+"""Site-wide views: liveness and readiness probes, and the guarded Prometheus endpoint."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+import hmac
+import ipaddress
+import os
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from supportsite import metrics
+from supportsite.concurrency import in_thread
 
 
 @require_GET
+@never_cache
 async def healthz(request: HttpRequest) -> JsonResponse:
     """The process is alive and serving requests (no dependencies checked)."""
     return JsonResponse({"status": "ok"})
+
+
+@in_thread
+def _readiness() -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            row = cursor.fetchone()
+        checks["database"] = "ok"
+        checks["vector_extension"] = f"ok ({row[0]})" if row else "missing: run `python manage.py migrate`"
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        metrics.count_connection_error(exc)
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["vector_extension"] = "unknown"
+    from faq.embeddings import EmbeddingError, get_backend
+
+    try:
+        backend = get_backend()
+        checks["embedding_backend"] = f"ok ({backend.name})"
+    except EmbeddingError as exc:
+        checks["embedding_backend"] = f"not loaded: {exc}"
+    return checks
+
+
+@require_GET
+@never_cache
+async def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready for traffic: database reachable, vector extension present, embedding backend loaded."""
+    checks = await _readiness()
+    ready = all(value.startswith("ok") for value in checks.values())
+    return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
+
+
+def _may_read_metrics(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    header = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in network for network in settings.METRICS_ALLOWED_NETWORKS)
+
+
+@in_thread
+def _refresh_gauges() -> None:
+    from faq.models import FaqDocument
+
+    metrics.update_pool_gauges()
+    metrics.NOT_EMBEDDED.set(FaqDocument.objects.not_embedded().count())
+
+
+@require_GET
+@never_cache
+async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format; several processes add up through PROMETHEUS_MULTIPROC_DIR."""
+    if not _may_read_metrics(request):
+        return JsonResponse(
+            {"error": "metrics are only served to METRICS_ALLOWED_NETWORKS or with METRICS_TOKEN"}, status=403
+        )
+    try:
+        await _refresh_gauges()
+    except Exception as exc:  # the database may be down: serve what we have, and count it
+        metrics.count_connection_error(exc)
+    import prometheus_client
+    from prometheus_client import multiprocess
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = prometheus_client.CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = prometheus_client.REGISTRY
+    return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)

@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -58,6 +59,8 @@ def test_compose_runs_the_app_pgvector_17_and_prometheus():
     volume = services["db"]["volumes"][0].split(":")[0]
     assert volume in compose["volumes"]
     assert services["app"]["environment"]["DATABASE_URL"].startswith("postgresql://")
+    subnet = compose["networks"]["supportsite"]["ipam"]["config"][0]["subnet"]
+    assert subnet in services["app"]["environment"]["METRICS_ALLOWED_NETWORKS"], "Prometheus may scrape"
     for mount in services["prometheus"]["volumes"]:
         source = mount.split(":")[0]
         assert (ROOT / source).exists(), f"compose mounts missing {source}"
@@ -69,3 +72,27 @@ def test_prometheus_scrapes_the_app_metrics_endpoint():
     job = jobs["supportsite"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
     assert job["static_configs"][0]["targets"] == ["app:8000"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_grafana_dashboard_only_charts_series_the_app_exports():
+    import re
+
+    from django.test import Client
+
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    titles = " ".join(panel["title"] for panel in dashboard["panels"]).lower()
+    for topic in ("latency", "answer rate", "pool", "errors"):
+        assert topic in titles
+    Client().post("/api/ai_faq_search", data='{"query": "hello there"}', content_type="application/json")
+    exported = Client().get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    # Series names: identifiers with an underscore, once label sets and "by (...)" are removed.
+    bare = [re.sub(r"by \([^)]*\)|\{[^}]*\}", "", expr) for expr in exprs]
+    names = {name for expr in bare for name in re.findall(r"\b([a-z][a-z0-9]*_[a-z0-9_]+)\b", expr)} - {
+        "histogram_quantile"
+    }
+    assert "database_pool_size" in names and "ai_answers_total" in names
+    for name in names:
+        family = re.sub(r"_(bucket|count|sum)$", "", name)
+        assert f"# TYPE {family} " in exported or f"# TYPE {name} " in exported, name

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import atexit
+import os
+
+from django.apps import AppConfig
+
+
+class SupportsiteConfig(AppConfig):
+    name = "supportsite"
+    verbose_name = "Site"
+
+    def ready(self) -> None:
+        from django.core.signals import request_finished
+        from django.db.backends.signals import connection_created
+
+        from supportsite import metrics
+
+        # Every SQL statement is timed and every database error counted, whatever runs it.
+        connection_created.connect(metrics.install_query_timer, dispatch_uid="supportsite.query_timer")
+        request_finished.connect(metrics.update_pool_gauges, dispatch_uid="supportsite.pool_gauges")
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            # Live gauges (pool size) of a process that exits must stop counting.
+            atexit.register(multiprocess.mark_process_dead, os.getpid())
