@@ -1,4 +1,5 @@
-"""The knowledge base: categories and FAQ documents (table faq_documents)."""
+"""The knowledge base: categories and FAQ documents (table faq_documents), question history and
+feedback. django-prometheus counts inserts, updates and deletes of each model (ExportModelOperationsMixin)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.urls import reverse
+from django_prometheus.models import ExportModelOperationsMixin
 from django.utils.text import slugify
 from pgvector.django import CosineDistance, HnswIndex
 
@@ -21,7 +23,7 @@ QUESTION_MAX_LENGTH = 500
 ANSWER_MAX_LENGTH = 50_000
 
 
-class Category(models.Model):
+class Category(ExportModelOperationsMixin("category"), models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=140, unique=True)
     description = models.TextField(blank=True)
@@ -66,7 +68,7 @@ class FaqDocumentQuerySet(models.QuerySet):
         return self.filter(models.Q(embedding__isnull=True) | ~models.Q(embedding_model=current_model_name()))
 
 
-class FaqDocument(models.Model):
+class FaqDocument(ExportModelOperationsMixin("faq_document"), models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
@@ -168,7 +170,7 @@ def unique_slug(text: str, *, exclude_pk: int | None = None) -> str:
     return slug
 
 
-class UserResponse(models.Model):
+class UserResponse(ExportModelOperationsMixin("user_response"), models.Model):
     """One question asked and what the help centre answered (table user_responses)."""
 
     class Mode(models.TextChoices):
@@ -221,7 +223,7 @@ class ArticleView(models.Model):
         return f"{self.document} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class Feedback(models.Model):
+class Feedback(ExportModelOperationsMixin("feedback"), models.Model):
     """ "Was this helpful?" on an answer (a user response) or on an article."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -213,7 +213,7 @@ ANSWER_MODE = env_str("ANSWER_MODE", "openai" if OPENAI_API_KEY else "extractive
 SIMILARITY_CUTOFFS = {"all-MiniLM-L6-v2-int8": 0.45}
 SIMILARITY_CUTOFF = env_float("SIMILARITY_CUTOFF", -1.0, minimum=-1.0, maximum=1.0)  # -1: per-model table
 # Weight of the full-text rank added to the cosine similarity (0 = vector only); see the README.
-KEYWORD_WEIGHT = env_float("KEYWORD_WEIGHT", 0.05, minimum=0.0, maximum=10.0)
+KEYWORD_WEIGHT = env_float("KEYWORD_WEIGHT", 0.2, minimum=0.0, maximum=10.0)
 # Nearest neighbours fetched through the HNSW index before re-ranking.
 SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 20, minimum=1, maximum=200)
 # Articles a generated answer may draw on.

@@ -59,6 +59,7 @@ def test_a_search_moves_the_query_embedding_answer_and_request_series(article):
         ("ai_answers_total", {"outcome": "answered"}),
         ("ai_answers_total", {"outcome": "abstained"}),
         ("django_http_requests_total_by_view_transport_method_total", {"method": "POST"}),
+        ("django_model_inserts_total", {"model": "user_response"}),
     ]:
         assert _series(after, name, **labels) > _series(before, name, **labels), (name, labels)
 
