@@ -11,8 +11,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.urls import reverse
-from django_prometheus.models import ExportModelOperationsMixin
 from django.utils.text import slugify
+from django_prometheus.models import ExportModelOperationsMixin
 from pgvector.django import CosineDistance, HnswIndex
 
 from faq.fields import EmbeddingField
