@@ -35,7 +35,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import ROOT, fresh_database, setup_django
@@ -172,17 +171,6 @@ def floor_phase(questions: list[str], statements: dict, *, threads: int, seconds
 
 
 # --- The endpoint: Daphne and a minimal HTTP/1.1 keep-alive client -----------------------------
-
-
-def database_url(settings_dict: dict) -> str:
-    """A postgresql:// URL for a Django DATABASES entry (TCP or unix socket), as tests/conftest.py."""
-    user = quote(settings_dict["USER"] or "", safe="")
-    password = quote(settings_dict["PASSWORD"] or "", safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host, port, name = settings_dict["HOST"] or "", settings_dict["PORT"] or "", settings_dict["NAME"]
-    if host.startswith("/"):
-        return f"postgresql://{auth}/{quote(name)}?host={quote(host)}" + (f"&port={port}" if port else "")
-    return f"postgresql://{auth}{host}{':' + port if port else ''}/{quote(name)}"
 
 
 def free_port() -> int:
@@ -355,6 +343,7 @@ def main() -> None:
     from django.db import connection
 
     from faq import embeddings, importing
+    from supportsite.env import database_url
 
     if settings.EMBEDDING_BACKEND != "local":
         sys.exit("this benchmark measures the local backend: unset EMBEDDING_BACKEND")

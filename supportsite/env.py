@@ -106,3 +106,16 @@ def env_networks(name: str, default: list[str]) -> list:
         except ValueError:
             raise ImproperlyConfigured(f"{name} must list networks like 10.0.0.0/8; {item!r} is not one.") from None
     return networks
+
+
+def database_url(entry: dict) -> str:
+    """The postgresql:// URL of a Django DATABASES entry (TCP or unix socket): database_from_url's inverse."""
+    from urllib.parse import quote
+
+    user = quote(entry.get("USER") or "", safe="")
+    password = quote(entry.get("PASSWORD") or "", safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host, port, name = entry.get("HOST") or "", str(entry.get("PORT") or ""), quote(entry["NAME"])
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{name}?host={quote(host)}" + (f"&port={port}" if port else "")
+    return f"postgresql://{auth}{host}{':' + port if port else ''}/{name}"

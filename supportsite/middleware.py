@@ -35,7 +35,9 @@ def request_id_for(request) -> str:
     return incoming if _SAFE.match(incoming) else uuid.uuid4().hex
 
 
-class RequestIdMiddleware:
+class HybridMiddleware:
+    """Works in Django's sync and async request paths alike (no thread hop in either)."""
+
     sync_capable = True
     async_capable = True
 
@@ -44,6 +46,8 @@ class RequestIdMiddleware:
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
+
+class RequestIdMiddleware(HybridMiddleware):
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
@@ -156,17 +160,9 @@ DATABASE_DOWN = "Our database is not answering right now. Please try again in a 
 _OUTAGES: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, PoolTimeout, TooManyRequests)
 
 
-class DatabaseUnavailableMiddleware:
+class DatabaseUnavailableMiddleware(HybridMiddleware):
     """A database outage or an exhausted pool answers 503 with Retry-After, quickly and in the
     caller's format, instead of a 500; the pool reconnects by itself when the database returns."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
 
     def __call__(self, request):
         return self.get_response(request)

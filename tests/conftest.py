@@ -14,13 +14,13 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
 from asgiref.sync import sync_to_async
 from django.db import connections
 
+from supportsite.env import database_url
 from tests.openai_server import API_KEY, OpenAICompatibleServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,17 +55,6 @@ def wait_for_http(url: str, *, process: subprocess.Popen | None = None, timeout:
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
-
-
-def database_url(settings_dict: dict) -> str:
-    """A postgresql:// URL for a Django DATABASES entry (TCP or unix socket)."""
-    user = quote(settings_dict["USER"] or "", safe="")
-    password = quote(settings_dict["PASSWORD"] or "", safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host, port, name = settings_dict["HOST"] or "", settings_dict["PORT"] or "", settings_dict["NAME"]
-    if host.startswith("/"):
-        return f"postgresql://{auth}/{quote(name)}?host={quote(host)}" + (f"&port={port}" if port else "")
-    return f"postgresql://{auth}{host}{':' + port if port else ''}/{quote(name)}"
 
 
 def server_env(**extra: str) -> dict[str, str]:
@@ -104,15 +93,13 @@ def openai_settings(openai_server: OpenAICompatibleServer, settings) -> OpenAICo
 
 
 @contextmanager
-def daphne_server(django_db_blocker, **env: str) -> Iterator[str]:
-    """A real Daphne process serving the app on the test database; yields its base URL."""
+def daphne_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real Daphne process with this environment; yields its base URL and the process."""
     port = free_port()
-    with django_db_blocker.unblock():
-        environ = server_env(**env)
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "supportsite.asgi:application"],
         cwd=ROOT,
-        env=environ,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -120,13 +107,22 @@ def daphne_server(django_db_blocker, **env: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/healthz", process=process)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def daphne_server(django_db_blocker, **env: str) -> Iterator[str]:
+    """Daphne serving the app on the test database; yields its base URL."""
+    with django_db_blocker.unblock():
+        environ = server_env(**env)
+    with daphne_process(environ) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -177,3 +173,49 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# A few articles that several test files search; each file adds its own special cases.
+CATEGORIES = {"accounts": "Accounts and sign-in", "orders": "Orders and shipping", "returns": "Returns and refunds"}
+ARTICLES = {
+    "reset-password": (
+        "accounts",
+        "How do I reset my password?",
+        "Choose **Forgot password?** on the sign-in page and follow the link we email you.",
+    ),
+    "track-order": (
+        "orders",
+        "How can I track my order?",
+        "Open **Your orders** and select **Track parcel** to see where your delivery is.",
+    ),
+    "return-window": (
+        "returns",
+        "How long do I have to return an item?",
+        "You have **30 days** from delivery to send most items back for a full refund.",
+    ),
+    "refund-timing": (
+        "returns",
+        "When will I get my refund?",
+        "Refunds reach your account within 5 working days of the return arriving at our warehouse.",
+    ),
+}
+
+
+def add_articles(*slugs: str):
+    """Create the named ARTICLES (and their categories); returns {slug: FaqDocument}."""
+    from faq.models import Category, FaqDocument
+
+    created = {}
+    for order, slug in enumerate(slugs):
+        category_slug, question, answer = ARTICLES[slug]
+        category, _ = Category.objects.get_or_create(
+            slug=category_slug, defaults={"name": CATEGORIES[category_slug], "order": order}
+        )
+        created[slug] = FaqDocument.objects.create(slug=slug, question=question, answer=answer, category=category)
+    return created
+
+
+def category(slug: str):
+    from faq.models import Category
+
+    return Category.objects.get_or_create(slug=slug, defaults={"name": CATEGORIES[slug]})[0]

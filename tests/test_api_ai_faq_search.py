@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import AsyncClient, Client
 
-from faq.models import Category, FaqDocument, UserResponse
+from faq.models import FaqDocument, UserResponse
 from supportsite.models import ApiToken
+from tests.conftest import add_articles, category
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,24 +19,11 @@ URL = "/api/ai_faq_search"
 
 @pytest.fixture
 def articles():
-    accounts = Category.objects.create(name="Accounts and sign-in", slug="accounts")
-    orders = Category.objects.create(name="Orders and shipping", slug="orders")
-    FaqDocument.objects.create(
-        slug="reset-password",
-        question="How do I reset my password?",
-        category=accounts,
-        answer="Choose **Forgot password?** on the sign-in page and follow the link we email you.",
-    )
-    FaqDocument.objects.create(
-        slug="track-order",
-        question="How can I track my order?",
-        category=orders,
-        answer="Open **Your orders** and select **Track parcel**.",
-    )
+    add_articles("reset-password", "track-order")
     FaqDocument.objects.create(
         slug="draft-secret",
         question="How do I reset my password on the new app?",
-        category=accounts,
+        category=category("accounts"),
         answer="Unreleased.",
         status=FaqDocument.Status.DRAFT,
     )

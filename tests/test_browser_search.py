@@ -7,7 +7,8 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from faq.models import Category, FaqDocument, Feedback, UserResponse
+from faq.models import FaqDocument, Feedback, UserResponse
+from tests.conftest import add_articles, category
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
 
@@ -16,24 +17,11 @@ XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 @pytest.fixture
 def help_centre(transactional_db):
-    accounts = Category.objects.create(name="Accounts and sign-in", slug="accounts")
-    orders = Category.objects.create(name="Orders and shipping", slug="orders")
-    FaqDocument.objects.create(
-        slug="reset-password",
-        question="How do I reset my password?",
-        category=accounts,
-        answer="Choose **Forgot password?** on the sign-in page and follow the link we email you.",
-    )
-    FaqDocument.objects.create(
-        slug="track-order",
-        question="How can I track my order?",
-        category=orders,
-        answer="Open **Your orders** and select **Track parcel**.",
-    )
+    add_articles("reset-password", "track-order")
     FaqDocument.objects.create(
         slug="script-in-answer",
         question="Why does my gift card code show strange characters?",
-        category=orders,
+        category=category("orders"),
         answer=f"Gift card codes sometimes show characters like {XSS} when copied from email.",
     )
 

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from faq.models import Category, FaqDocument, Feedback, UserResponse
-from tests.conftest import daphne_server
+from faq.models import FaqDocument, Feedback, UserResponse
+from tests.conftest import add_articles, category, daphne_server
 from tests.openai_server import API_KEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
@@ -43,17 +43,11 @@ def streaming_server_url(django_db_setup, django_db_blocker, openai_server) -> I
 @pytest.fixture
 def help_centre(transactional_db, openai_server):
     openai_server.reset()
-    returns = Category.objects.create(name="Returns and refunds", slug="returns")
-    FaqDocument.objects.create(
-        slug="return-window",
-        question="How long do I have to return an item?",
-        category=returns,
-        answer="You have **30 days** from delivery to send most items back for a full refund.",
-    )
+    add_articles("return-window")
     FaqDocument.objects.create(
         slug="gift-card-characters",
         question="Why does my gift card code show strange characters?",
-        category=returns,
+        category=category("returns"),
         answer=f"{XSS} Gift card codes sometimes show strange characters when copied from email.",
     )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from supportsite import embedded_db
-from tests.conftest import ROOT, free_port, wait_for_http
+from tests.conftest import ROOT, daphne_process
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -44,19 +44,8 @@ def own_database():
 
 def test_a_database_outage_gives_quick_503s_and_the_site_recovers_by_itself(own_database):
     data_dir, env = own_database
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "supportsite.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
     question = json.dumps({"query": "how do I reset my password"}).encode()
-    try:
-        wait_for_http(base + "/readyz", process=server)
+    with daphne_process(env) as (base, server):
         assert _get(base + "/api/ai_faq_search", data=question, accept="application/json")[0] == 200
 
         embedded_db.stop(data_dir)
@@ -80,7 +69,6 @@ def test_a_database_outage_gives_quick_503s_and_the_site_recovers_by_itself(own_
         else:
             pytest.fail("the site did not recover after the database came back")
         assert _get(base + "/")[0] == 200
-    finally:
         server.terminate()
         output = server.communicate(timeout=20)[0]
     assert "Traceback" not in output, output[-3000:]

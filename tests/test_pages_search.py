@@ -6,40 +6,15 @@ import pytest
 from django.test import Client
 
 from faq.embeddings import EmbeddingError
-from faq.models import Category, FaqDocument, UserResponse
+from faq.models import FaqDocument, UserResponse
+from tests.conftest import add_articles
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def articles():
-    accounts = Category.objects.create(name="Accounts and sign-in", slug="accounts", order=1)
-    orders = Category.objects.create(name="Orders and shipping", slug="orders", order=2)
-    returns = Category.objects.create(name="Returns and refunds", slug="returns", order=3)
-    FaqDocument.objects.create(
-        slug="reset-password",
-        question="How do I reset my password?",
-        category=accounts,
-        answer="Choose **Forgot password?** on the sign-in page and follow the link we email you.",
-    )
-    FaqDocument.objects.create(
-        slug="track-order",
-        question="How can I track my order?",
-        category=orders,
-        answer="Open **Your orders** and select **Track parcel** to see where your delivery is.",
-    )
-    FaqDocument.objects.create(
-        slug="return-window",
-        question="How long do I have to return an item?",
-        category=returns,
-        answer="You have **30 days** from delivery to send most items back for a full refund.",
-    )
-    FaqDocument.objects.create(
-        slug="refund-timing",
-        question="When will I get my refund?",
-        category=returns,
-        answer="Refunds reach your account within 5 working days of the return arriving at our warehouse.",
-    )
+    add_articles("reset-password", "track-order", "return-window", "refund-timing")
 
 
 def test_a_question_gets_the_rendered_answer_and_the_article_it_came_from(articles):
