@@ -204,13 +204,20 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        status, _, data = await self.request("POST", path, body)
+        return status, data
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
         assert self.reader is not None
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nContent-Type: application/json\r\n"
-            f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
+        fields = {"Host": f"{HOST}:{self.port}", "Content-Type": "application/json", "Accept": "application/json"}
+        fields.update(headers or {})
+        fields["Content-Length"] = str(len(body))
+        lines = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+        head = f"{method} {path} HTTP/1.1\r\n{lines}\r\n"
         try:
             self.writer.write(head.encode("ascii") + body)
             await self.writer.drain()
@@ -218,23 +225,23 @@ class Connection:
             if not status_line:
                 raise ConnectionError("the server closed the connection")
             status = int(status_line.split()[1])
-            headers: dict[str, str] = {}
+            received: dict[str, str] = {}
             while (line := await self.reader.readline()) not in (b"\r\n", b"\n", b""):
                 name, _, value = line.decode("latin-1").partition(":")
-                headers[name.strip().lower()] = value.strip()
-            if "content-length" in headers:
-                data = await self.reader.readexactly(int(headers["content-length"]))
-            elif headers.get("transfer-encoding", "").lower() == "chunked":
+                received[name.strip().lower()] = value.strip()
+            if "content-length" in received:
+                data = await self.reader.readexactly(int(received["content-length"]))
+            elif received.get("transfer-encoding", "").lower() == "chunked":
                 data = await self._chunked()
             else:
                 data = await self.reader.read()
-                headers["connection"] = "close"
+                received["connection"] = "close"
         except BaseException:
             await self.close()
             raise
-        if headers.get("connection", "").lower() == "close":
+        if received.get("connection", "").lower() == "close":
             await self.close()
-        return status, data
+        return status, received, data
 
     async def _chunked(self) -> bytes:
         assert self.reader is not None
@@ -290,7 +297,7 @@ async def endpoint_phase(port: int, questions: list[str], *, clients: int, secon
     return phase
 
 
-def start_daphne(port: int, database: str, log: Path) -> subprocess.Popen:
+def start_daphne(port: int, database: str, log: Path, **extra_env: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database,
@@ -299,6 +306,7 @@ def start_daphne(port: int, database: str, log: Path) -> subprocess.Popen:
         "DB_POOL_MIN": "2",
         "DEBUG": "false",
         "PYTHONUNBUFFERED": "1",
+        **extra_env,
     }
     with log.open("w") as out:
         return subprocess.Popen(
