@@ -15,6 +15,8 @@ def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportsite.settings")
     os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
+    # Benchmarks measure the work, not the per-IP rate limit all their clients would share.
+    os.environ.setdefault("RATE_LIMITS_ENABLED", "false")
     import django
 
     django.setup()

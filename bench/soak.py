@@ -157,7 +157,7 @@ def main() -> None:
         ):
             port = free_port()
             log = Path(tmp) / f"daphne-{port}.log"
-            server = start_daphne(port, url, log, RATE_LIMITS_ENABLED="false", LOG_LEVEL="ERROR", **env)
+            server = start_daphne(port, url, log, LOG_LEVEL="ERROR", **env)
             try:
                 wait_for_http(f"http://127.0.0.1:{port}/healthz", server, log)
                 seconds = args.seconds if phase == "steady" else max(args.seconds / 4, 2)
