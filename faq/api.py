@@ -12,6 +12,7 @@ from faq.answers import Answer, ask
 from faq.search import UnknownCategory, find_category
 from supportsite.concurrency import in_thread
 from supportsite.identity import resolve_caller
+from supportsite.ratelimit import check, request_ip
 
 router = Router(tags=["search"])
 
@@ -90,6 +91,8 @@ def _answer(request: HttpRequest, payload: SearchIn) -> Answer:
         category = find_category(payload.category)
     except UnknownCategory as exc:
         raise HttpError(422, f"{exc}: use a category slug or name from the help centre") from None
+    # Before ask(): a refused question is neither answered nor stored in the history.
+    check(user=caller.principal, ip=request_ip(request))
     return ask(payload.query, user=caller.user, category=category, request_id=request.request_id)
 
 

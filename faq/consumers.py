@@ -36,6 +36,7 @@ from faq.search import Hit, SearchResult, search
 from faq.views import EMPTY_QUERY_MESSAGE, BadInput, cited_documents, clean_category, clean_query, document_json
 from faq.views import snippet as document_snippet
 from supportsite.concurrency import in_thread
+from supportsite.ratelimit import RateLimited, acheck, scope_ip
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,11 @@ class AnswerConsumer(AsyncJsonWebsocketConsumer):
             found = await in_thread(clean_category)(category)
         except BadInput as exc:
             await self._error(str(exc))
+            return
+        try:
+            await acheck(user=self.scope.get("user"), ip=scope_ip(self.scope))
+        except RateLimited as exc:
+            await self._error(exc.message)
             return
         try:
             await self._answer(query, found)

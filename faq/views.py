@@ -9,6 +9,7 @@ only: a HEAD (link checkers) must not ask a question and store it in the history
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,6 +28,7 @@ from faq.search import Hit, SearchResult, UnknownCategory, find_category
 from faq.search import search as search_documents
 from supportsite import metrics
 from supportsite.concurrency import in_thread
+from supportsite.ratelimit import SUGGESTIONS, RateLimited, check, request_ip, too_many_page, with_retry_after
 
 SNIPPET_CHARS = 200
 SUGGEST_MIN_CHARS = 3
@@ -38,6 +40,16 @@ THANKS = "Thanks for your feedback!"
 
 class BadInput(ValueError):
     """A request the help centre cannot use; the message is shown to the person who sent it."""
+
+
+def query_params(request: HttpRequest) -> dict[str, str]:
+    """The address's parameters, decoded strictly: Django would turn bytes such as %ff into
+    "\ufffd" and search for that, so invalid text is refused here instead."""
+    try:
+        parsed = parse_qs(request.META.get("QUERY_STRING", ""), encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise BadInput("The address contains bytes that are not valid text (such as %ff).") from None
+    return {name: values[-1] for name, values in parsed.items()}
 
 
 def clean_query(raw: str) -> str:
@@ -173,8 +185,9 @@ async def search(request: HttpRequest) -> HttpResponse:
 def _search_page(request: HttpRequest) -> HttpResponse:
     context = _search_form_context(request, query=request.GET.get("q", ""))
     try:
-        query = clean_query(request.GET.get("q", ""))
-        category = clean_category(request.GET.get("category"))
+        params = query_params(request)
+        query = clean_query(params.get("q", ""))
+        category = clean_category(params.get("category"))
     except BadInput as exc:
         return _problem(request, 400, str(exc))
     context.update(
@@ -185,6 +198,10 @@ def _search_page(request: HttpRequest) -> HttpResponse:
     if not query:
         context["message"] = EMPTY_QUERY_MESSAGE
         return render(request, "faq/search.html", context)
+    try:
+        check(user=request.user, ip=request_ip(request))
+    except RateLimited as exc:
+        return too_many_page(request, exc)
     # One call, one history row: the answer, its sources and the results all come from it.
     answer: Answer = ask(query, user=request.user, category=category, request_id=request.request_id)
     context.update(
@@ -207,12 +224,17 @@ async def suggest(request: HttpRequest) -> JsonResponse:
 @in_thread
 def _suggestions(request: HttpRequest) -> JsonResponse:
     try:
-        query = clean_query(request.GET.get("q", ""))
-        category = clean_category(request.GET.get("category"))
+        params = query_params(request)
+        query = clean_query(params.get("q", ""))
+        category = clean_category(params.get("category"))
     except BadInput as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     if len(query) < SUGGEST_MIN_CHARS:
         return JsonResponse([], safe=False)
+    try:
+        check(user=request.user, ip=request_ip(request), kind=SUGGESTIONS)
+    except RateLimited as exc:
+        return with_retry_after(JsonResponse({"error": exc.message}, status=429), exc)
     # search(), not ask(): a half-typed question is not a question to keep in the history.
     result = search_documents(query, user=request.user, category=category, limit=SUGGEST_LIMIT, ranking="shipped")
     return JsonResponse([document_json(hit.document) for hit in result.hits], safe=False)

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field
 from recommendations.engine import Recommendation, recommend
 from supportsite.concurrency import in_thread
 from supportsite.identity import resolve_caller
+from supportsite.ratelimit import RECOMMENDATIONS, check, request_ip
 
 router = Router(tags=["recommendations"])
 MAX_LIMIT = 20
@@ -37,6 +38,7 @@ class RecommendationsOut(Schema):
 @in_thread
 def _recommend(request: HttpRequest, payload: RecommendationsIn) -> list[Recommendation]:
     caller = resolve_caller(request, payload.user_id)
+    check(user=caller.principal, ip=request_ip(request), kind=RECOMMENDATIONS)
     return recommend(caller.user, limit=payload.limit)
 
 

@@ -35,6 +35,7 @@ LLM_SECONDS = Histogram("ai_llm_seconds", "Time of chat completions, by model", 
 LLM_TOKENS = Counter("ai_llm_tokens_total", "Tokens used by chat completions", ["model", "kind"])
 AI_FALLBACKS = Counter("ai_fallbacks_total", "Generated answers that fell back to extractive, by reason", ["reason"])
 ANSWERS = Counter("ai_answers_total", "Questions by outcome (answered, abstained, degraded)", ["outcome"])
+RATE_LIMITED = Counter("rate_limited_total", "Requests refused with 429, by what was asked", ["kind"])
 FEEDBACK = Counter("feedback_total", "Was-this-helpful votes, by value", ["value"])
 NOT_EMBEDDED = Gauge(
     "faq_articles_not_embedded",

@@ -184,3 +184,32 @@ class DatabaseUnavailableMiddleware(HybridMiddleware):
             )
         response["Retry-After"] = "5"
         return response
+
+
+class ApiMethodNotAllowedMiddleware(HybridMiddleware):
+    """The API speaks JSON, also when Ninja refuses a method with Django's plain-text 405."""
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self._as_json(request, self.get_response(request))
+
+    async def __acall__(self, request):
+        return self._as_json(request, await self.get_response(request))
+
+    @staticmethod
+    def _as_json(request, response):
+        if response.status_code != 405 or not request.path.startswith("/api/"):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        allowed = response.get("Allow", "")
+        replacement = JsonResponse(
+            {
+                "error": f"method {request.method} is not allowed here; use {allowed}",
+                "request_id": getattr(request, "request_id", ""),
+            },
+            status=405,
+        )
+        replacement["Allow"] = allowed
+        return replacement

@@ -18,6 +18,7 @@ from supportsite.env import (
     env_path,
     env_str,
 )
+from supportsite.ratelimit import env_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "supportsite.middleware.PrometheusBeforeMiddleware",
     "supportsite.middleware.RequestIdMiddleware",
+    "supportsite.middleware.ApiMethodNotAllowedMiddleware",
     "supportsite.middleware.SecurityMiddleware",
     # Serves /static/ from the app itself (WhiteNoise, made async-capable), so one Daphne process is
     # the whole site.
@@ -233,6 +235,20 @@ RECOMMENDATION_HALF_LIFE_DAYS = env_float("RECOMMENDATION_HALF_LIFE_DAYS", 14.0,
 HISTORY_RETENTION_DAYS = env_int("HISTORY_RETENTION_DAYS", 365, minimum=0)
 # Customers may create their own accounts at /accounts/signup/.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
+
+# --- Rate limits (supportsite/ratelimit.py) ----------------------------------------------------
+# Questions, suggestions and recommendations are the costly requests (embedding, vector search, the
+# AI provider): each caller gets a budget per window, counted in the default cache (per process
+# with the default LocMemCache).
+# Off: nothing is counted (load tests, or a proxy in front that limits instead).
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+# Requests per IP address, as N/sec, N/min or N/hour (signed-in users are counted here too).
+RATE_LIMIT_PER_IP = env_rate("RATE_LIMIT_PER_IP", "60/min")
+# Requests per signed-in user or API token owner, across all their addresses; staff are never limited.
+RATE_LIMIT_PER_USER = env_rate("RATE_LIMIT_PER_USER", "30/min")
+# Proxies in front of the site that append to X-Forwarded-For; 0 trusts only REMOTE_ADDR, since
+# a client can write any X-Forwarded-For it likes.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
 
 # "json": one JSON object per line with the request id (for log pipelines); "plain" for reading.
 LOG_FORMAT = env_str("LOG_FORMAT", "json", choices=("json", "plain"))

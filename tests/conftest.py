@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -46,7 +47,8 @@ def wait_for_http(url: str, *, process: subprocess.Popen | None = None, timeout:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            out = process.stdout.read() if process.stdout else ""
+            log = getattr(process, "log_path", None)
+            out = process.stdout.read() if process.stdout else (log.read_text() if log else "")
             raise RuntimeError(f"server exited with {process.returncode} before answering {url}:\n{out}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -68,9 +70,19 @@ def server_env(**extra: str) -> dict[str, str]:
         "DEBUG": "false",
         "DB_POOL_MIN": "1",
         "PYTHONUNBUFFERED": "1",
+        # Every test server's clients share 127.0.0.1; tests/test_rate_limits.py covers the limits.
+        "RATE_LIMITS_ENABLED": "false",
     }
     env.update(extra)
     return env
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters (and any other cached value) never leak from one test into the next."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
 
 
 @pytest.fixture(scope="session")
@@ -94,16 +106,21 @@ def openai_settings(openai_server: OpenAICompatibleServer, settings) -> OpenAICo
 
 @contextmanager
 def daphne_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A real Daphne process with this environment; yields its base URL and the process."""
+    """A real Daphne process with this environment; yields its base URL and the process.
+
+    Its output goes to a file, not a pipe: nobody reads a pipe while tests run, and a full pipe
+    (about 64 KB of request logs) would freeze the server mid-suite."""
     port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "supportsite.asgi:application"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    process.log_path = Path(log.name)  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/healthz", process=process)
@@ -114,6 +131,8 @@ def daphne_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
 
 
 @contextmanager

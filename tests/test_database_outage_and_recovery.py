@@ -70,5 +70,6 @@ def test_a_database_outage_gives_quick_503s_and_the_site_recovers_by_itself(own_
             pytest.fail("the site did not recover after the database came back")
         assert _get(base + "/")[0] == 200
         server.terminate()
-        output = server.communicate(timeout=20)[0]
+        server.wait(20)
+        output = server.log_path.read_text()
     assert "Traceback" not in output, output[-3000:]
