@@ -20,6 +20,8 @@ from faq.fields import EmbeddingField
 logger = logging.getLogger(__name__)
 
 QUESTION_MAX_LENGTH = 500
+# Columns that listings and search results never show: a 384-float vector and a tsvector per row.
+LISTING_DEFER = ("embedding", "search_vector")
 ANSWER_MAX_LENGTH = 50_000
 
 

@@ -14,10 +14,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from faq.models import Category, FaqDocument, UserResponse
-
-# Listing pages never need the vector or the tsvector: leave them in the database.
-LISTING_DEFER = ("embedding", "search_vector")
+from faq.models import LISTING_DEFER, Category, FaqDocument, UserResponse
 
 
 def popular_documents(user, *, days: int = 30, limit: int = 5) -> list[FaqDocument]:

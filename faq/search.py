@@ -9,7 +9,7 @@ one bench/retrieval.py measured not to lose to vector-only on either benchmark.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -17,7 +17,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
 from faq.embeddings import EmbeddingError, current_model_name, embed_query
-from faq.models import Category, FaqDocument
+from faq.models import LISTING_DEFER, Category, FaqDocument
 from supportsite.metrics import query_type
 
 RANKINGS = ("shipped", "vector", "keyword")
@@ -46,7 +46,6 @@ class SearchResult:
     query_embedding: list[float] | None = None
     cutoff: float = 0.0
     category: Category | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def best(self) -> Hit | None:
@@ -120,7 +119,7 @@ def _vector_hits(documents, query: str, vector: list[float], *, weight: float) -
             keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
         )
     with query_type("vector_search"):
-        rows = list(candidates.defer("embedding")[: settings.SEARCH_CANDIDATES])
+        rows = list(candidates.defer(*LISTING_DEFER)[: settings.SEARCH_CANDIDATES])
     hits = []
     for doc in rows:
         similarity = 1.0 - float(doc.distance)
@@ -139,7 +138,7 @@ def _keyword_hits(documents, query: str, limit: int) -> list[Hit]:
         documents.filter(search_vector=keywords)
         .annotate(rank=SearchRank(F("search_vector"), keywords, normalization=32))
         .order_by("-rank", "pk")
-        .defer("embedding")[:limit]
+        .defer(*LISTING_DEFER)[:limit]
     )
     with query_type("keyword_search"):
         return [Hit(doc, 0.0, float(doc.rank)) for doc in ranked]

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from faq.answers import Answer, ask, wants_generation
 from faq.markdown import plain_text, render_markdown
-from faq.models import ArticleView, Category, FaqDocument, Feedback, UserResponse
-from faq.popular import LISTING_DEFER, categories_with_counts, popular_documents, related_documents
+from faq.models import LISTING_DEFER, ArticleView, Category, FaqDocument, Feedback, UserResponse
+from faq.popular import categories_with_counts, popular_documents, related_documents
 from faq.search import Hit, SearchResult, UnknownCategory, find_category
 from faq.search import search as search_documents
 from supportsite import metrics

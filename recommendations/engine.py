@@ -21,7 +21,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from faq.embeddings import current_model_name
-from faq.models import ArticleView, FaqDocument, UserResponse, visibilities_for
+from faq.models import LISTING_DEFER, ArticleView, FaqDocument, UserResponse, visibilities_for
 from supportsite.metrics import query_type
 
 # Near-duplicate past questions (cosine >= this) count as one interest, not several.
@@ -62,17 +62,17 @@ def recommend(user, *, limit: int = 5) -> list[Recommendation]:
     interests = _distinct_interests(history)
     answers = _answered_documents(history)
     topics = _topic_shares(answers)
-    candidates = _neighbours(user, [i.vector for i in interests] + [_centroid(interests, answers)])
+    centroid = _centroid(interests, answers)
+    candidates = _neighbours(user, [i.vector for i in interests] + [centroid])
     if not candidates:
         return popular(user, limit=limit)
-    centroid = _centroid(interests, answers)
     for candidate in candidates:
         # Closeness to the user's overall interest, plus the share of their answers in its topic.
         candidate.score = float(candidate.vector @ centroid) + TOPIC_WEIGHT * topics.get(candidate.category_id, 0.0)
         candidate.question = max(interests, key=lambda i: float(i.vector @ candidate.vector)).question
     seen = _seen_document_ids(user, history)
     picked = _diverse(candidates, seen, limit)
-    documents = FaqDocument.objects.select_related("category").defer("embedding").in_bulk([c.id for c in picked])
+    documents = FaqDocument.objects.select_related("category").defer(*LISTING_DEFER).in_bulk([c.id for c in picked])
     results = [
         Recommendation(documents[c.id], round(c.score, 4), f"Because you asked \u201c{_shorten(c.question)}\u201d")
         for c in picked
