@@ -8,6 +8,12 @@ Server -> {"type": "documents", "documents": [...], "answered": bool}
        or {"type": "error", "message": "..."}          (bad input: nothing is searched or stored)
 
 Each question stores exactly one history row (user_responses), written once the answer is final.
+
+The answer streams straight from the process that holds the socket, so a page served by one server
+process may open its socket on another. Through the channel layer (Redis with several processes) a
+signed-in socket joins its session's group: signing out on any process closes it with
+{"type": "error", "message": ...}, so a socket opened before the sign-out cannot go on asking as
+that user. Searches read from a read replica when there are any (supportsite/db_router.py).
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from faq.models import Category, UserResponse
 from faq.search import Hit, SearchResult, search
 from faq.views import EMPTY_QUERY_MESSAGE, BadInput, cited_documents, clean_category, clean_query, document_json
 from faq.views import snippet as document_snippet
+from supportsite.channel_layer import join, leave, session_group
 from supportsite.concurrency import in_thread
+from supportsite.db_router import replica_reads
 from supportsite.ratelimit import RateLimited, acheck, scope_ip
 
 logger = logging.getLogger(__name__)
@@ -50,7 +58,28 @@ def _next_piece(pieces):
     return next(pieces, _END)
 
 
+SIGNED_OUT_MESSAGE = "You signed out, so this connection was closed. Reload the page to ask again."
+
+
 class AnswerConsumer(AsyncJsonWebsocketConsumer):
+    session_group: str | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        if getattr(self.scope.get("user"), "is_authenticated", False) and self.channel_layer is not None:
+            group = session_group(getattr(self.scope.get("session"), "session_key", None))
+            if group and await join(group, self.channel_name, layer=self.channel_layer):
+                self.session_group = group
+
+    async def disconnect(self, code) -> None:
+        if self.session_group:
+            await leave(self.session_group, self.channel_name, layer=self.channel_layer)
+
+    async def session_ended(self, event: dict) -> None:
+        """The session signed out (on whichever process): close this socket."""
+        await self._error(SIGNED_OUT_MESSAGE)
+        await self.close(code=4001)
+
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         # The base class would raise (and drop the connection) on anything but valid JSON text.
         if text_data is None or len(text_data) > settings.QUERY_MAX_LENGTH * 6 + _MAX_MESSAGE_CHARS_OVERHEAD:
@@ -85,7 +114,8 @@ class AnswerConsumer(AsyncJsonWebsocketConsumer):
             await self._error(exc.message)
             return
         try:
-            await self._answer(query, found)
+            with replica_reads():
+                await self._answer(query, found)
         except Exception:
             logger.exception("streaming an answer failed")
             await self._error("Something went wrong while answering. Please try again, or reload the page.")

@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from faq.embeddings import current_model_name
 from faq.models import LISTING_DEFER, ArticleView, FaqDocument, UserResponse, visibilities_for
+from supportsite.db_router import primary, read_alias
 from supportsite.metrics import query_type
 
 # Near-duplicate past questions (cosine >= this) count as one interest, not several.
@@ -55,7 +56,9 @@ def recommend(user, *, limit: int = 5) -> list[Recommendation]:
         .order_by("-created_at")
         .values("query", "vector_text", "matched", "answered", "created_at")
     )
-    with query_type("user_history"):
+    # The user's own rows come from the primary (a question asked a moment ago counts at once);
+    # the article searches below may run on a read replica.
+    with query_type("user_history"), primary():
         history = list(recent[: settings.RECOMMENDATION_HISTORY])
     if not history:
         return popular(user, limit=limit)
@@ -143,7 +146,8 @@ def _neighbours(user, vectors: list[np.ndarray]) -> list[_Candidate]:
             LIMIT {NEIGHBOURS_PER_QUESTION:d}
         ) AS d
     """  # noqa: S608 - the only interpolation is an integer constant
-    with query_type("recommendations"), connection.cursor() as cursor:
+    # Raw SQL bypasses the router: ask it where a read of the articles goes (a replica, or the primary).
+    with query_type("recommendations"), connections[read_alias(FaqDocument)].cursor() as cursor:
         cursor.execute(sql, [literal, FaqDocument.Status.PUBLISHED, visibilities_for(user), current_model_name()])
         rows = cursor.fetchall()
     return [_Candidate(doc_id, parse_vector(raw), category_id) for doc_id, raw, category_id in rows]
@@ -193,7 +197,8 @@ def _vector_literal(vector: np.ndarray) -> str:
 
 def _seen_document_ids(user, history: list[dict]) -> set[int]:
     answered = {row["matched"][0]["id"] for row in history if row["answered"] and row["matched"]}
-    read = set(ArticleView.objects.filter(user=user).values_list("document_id", flat=True).distinct()[:500])
+    with primary():
+        read = set(ArticleView.objects.filter(user=user).values_list("document_id", flat=True).distinct()[:500])
     return answered | read
 
 

@@ -8,10 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from faq.models import ArticleView, UserResponse
+from supportsite.db_router import primary
 
 
 def recent_questions(user, *, limit: int = 20) -> list[UserResponse]:
-    return list(UserResponse.objects.filter(user=user).defer("query_embedding").order_by("-created_at")[:limit])
+    # From the primary: the question just asked is on the dashboard at once, replicas or not.
+    with primary():
+        return list(UserResponse.objects.filter(user=user).defer("query_embedding").order_by("-created_at")[:limit])
 
 
 @transaction.atomic

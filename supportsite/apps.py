@@ -11,14 +11,19 @@ class SupportsiteConfig(AppConfig):
     verbose_name = "Site"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
         from django.core.signals import request_finished
         from django.db.backends.signals import connection_created
 
         from supportsite import metrics
+        from supportsite.channel_layer import close_session_sockets
 
         # Every SQL statement is timed and every database error counted, whatever runs it.
         connection_created.connect(metrics.install_query_timer, dispatch_uid="supportsite.query_timer")
         request_finished.connect(metrics.update_pool_gauges, dispatch_uid="supportsite.pool_gauges")
+        request_finished.connect(metrics.count_worker_request, dispatch_uid="supportsite.worker_requests")
+        # A sign-out on any server process closes that session's websockets on all of them.
+        user_logged_out.connect(close_session_sockets, dispatch_uid="supportsite.close_session_sockets")
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
 

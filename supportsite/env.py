@@ -119,3 +119,36 @@ def database_url(entry: dict) -> str:
     if host.startswith("/"):
         return f"postgresql://{auth}/{name}?host={quote(host)}" + (f"&port={port}" if port else "")
     return f"postgresql://{auth}{host}{':' + port if port else ''}/{name}"
+
+
+def env_redis_url(name: str) -> str:
+    """A redis://, rediss:// or unix:// URL ("" when unset), checked here so a typo stops start-up
+    instead of failing at the first request."""
+    from urllib.parse import urlsplit
+
+    value = env_str(name)
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError when not a number in 0..65535
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid Redis URL: {exc}.") from None
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ImproperlyConfigured(
+            f"{name} must start with redis://, rediss:// or unix:// (got {value.split(':', 1)[0]!r})."
+        )
+    if parts.scheme == "unix" and not parts.path:
+        raise ImproperlyConfigured(f"{name} must name the socket's path, e.g. unix:///run/redis/redis.sock.")
+    if parts.scheme != "unix":
+        if not parts.hostname:
+            raise ImproperlyConfigured(f"{name} must name a host, e.g. redis://redis:6379/0.")
+        database = parts.path.lstrip("/")
+        if database and not database.isdigit():
+            raise ImproperlyConfigured(f"{name}: the database after the host must be a number; got {database!r}.")
+    return value
+
+
+def database_urls(name: str) -> list[dict[str, object]]:
+    """Comma-separated postgresql:// URLs (read replicas) as Django DATABASES entries."""
+    return [database_from_url(url, name=name) for url in env_list(name, [])]

@@ -36,6 +36,27 @@ LLM_TOKENS = Counter("ai_llm_tokens_total", "Tokens used by chat completions", [
 AI_FALLBACKS = Counter("ai_fallbacks_total", "Generated answers that fell back to extractive, by reason", ["reason"])
 ANSWERS = Counter("ai_answers_total", "Questions by outcome (answered, abstained, degraded)", ["outcome"])
 RATE_LIMITED = Counter("rate_limited_total", "Requests refused with 429, by what was asked", ["kind"])
+# A shared cache or channel layer that fails is ridden out (rate limits let requests through);
+# these say how often.
+RATE_LIMIT_ERRORS = Counter(
+    "rate_limit_errors_total", "Requests let through unchecked because the cache failed, by what was asked", ["kind"]
+)
+CHANNEL_LAYER_ERRORS = Counter(
+    "channel_layer_errors_total", "Channel layer (Redis) calls that failed, by operation", ["operation"]
+)
+# Per live process (a pid label in multiprocess mode): shows how evenly workers share one port.
+WORKER_REQUESTS = Gauge(
+    "server_worker_requests", "Requests finished by each live server process", multiprocess_mode="liveall"
+)
+REPLICA_POOL_SIZE = Gauge(
+    "database_replica_pool_size", "Connections in each read replica's pool", ["database"], multiprocess_mode="livesum"
+)
+REPLICA_POOL_AVAILABLE = Gauge(
+    "database_replica_pool_available",
+    "Available connections in each read replica's pool",
+    ["database"],
+    multiprocess_mode="livesum",
+)
 FEEDBACK = Counter("feedback_total", "Was-this-helpful votes, by value", ["value"])
 NOT_EMBEDDED = Gauge(
     "faq_articles_not_embedded",
@@ -74,16 +95,28 @@ def install_query_timer(sender, connection, **kwargs) -> None:
         connection.execute_wrappers.append(time_queries)
 
 
+def count_worker_request(**kwargs) -> None:
+    """request_finished receiver."""
+    WORKER_REQUESTS.inc()
+
+
 def update_pool_gauges(**kwargs) -> None:
     """Read the live psycopg pool (request_finished receiver and at every scrape)."""
+    from django.conf import settings
     from django.db import connections
 
     pool = getattr(connections["default"], "pool", None)
-    if pool is None:
-        return
-    stats = pool.get_stats()
-    POOL_SIZE.set(stats.get("pool_size", 0))
-    POOL_AVAILABLE.set(stats.get("pool_available", 0))
+    if pool is not None:
+        stats = pool.get_stats()
+        POOL_SIZE.set(stats.get("pool_size", 0))
+        POOL_AVAILABLE.set(stats.get("pool_available", 0))
+    for alias in getattr(settings, "DATABASE_REPLICAS", ()):
+        # Only pools already made: reading .pool would make one just to report it.
+        pool = type(connections[alias])._connection_pools.get(alias)
+        if pool is not None:
+            stats = pool.get_stats()
+            REPLICA_POOL_SIZE.labels(database=alias).set(stats.get("pool_size", 0))
+            REPLICA_POOL_AVAILABLE.labels(database=alias).set(stats.get("pool_available", 0))
 
 
 def count_connection_error(exc: BaseException) -> None:

@@ -8,17 +8,24 @@ or calls the AI provider, so each caller gets a budget per window:
 - staff are never limited (support agents ask on behalf of many customers).
 
 Counters live in `caches["default"]`: with the default LocMemCache they are per process, with a
-shared cache (Redis, Memcached) they are global. Exceeding a limit raises RateLimited, which the API
-answers as a JSON 429, the pages as templates/429.html and the websocket as an error frame.
+shared cache (Redis through REDIS_URL) they are global. Exceeding a limit raises RateLimited, which
+the API answers as a JSON 429, the pages as templates/429.html and the websocket as an error frame.
+
+A cache that fails (Redis down or stalled) never turns a question into a 500: the request is let
+through unchecked (fail open), logged once per outage and counted in `rate_limit_errors_total`; for
+the next few seconds the cache is not tried at all, so an outage does not add a timeout to every
+request, and then it is tried again, so limits come back by themselves.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import re
 import time
 from dataclasses import dataclass
+from time import monotonic as _monotonic  # not patched by tests that freeze time.time
 
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +37,11 @@ from supportsite.env import env_str
 QUESTIONS = "questions"
 SUGGESTIONS = "suggestions"
 RECOMMENDATIONS = "recommendations"
+
+logger = logging.getLogger(__name__)
+# After the cache fails, requests go unchecked for this many seconds before it is tried again.
+CACHE_RETRY_SECONDS = 5.0
+_cache_down_until = 0.0
 
 _UNITS = {"sec": (1, "second"), "min": (60, "minute"), "hour": (3600, "hour")}
 _RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*(sec|min|hour)\s*$")
@@ -130,16 +142,35 @@ def check(*, user, ip: str, kind: str = QUESTIONS) -> None:
         limits.append(
             ("user", "user", str(user.pk), parse_rate(settings.RATE_LIMIT_PER_USER, name="RATE_LIMIT_PER_USER"))
         )
-    now = time.time()
-    exceeded: list[tuple[int, str]] = []
-    for scope, label, who, rate in limits:
-        start = int(now // rate.seconds) * rate.seconds
-        if _hit(f"ratelimit:{kind}:{scope}:{who}:{rate.seconds}:{start}", rate.seconds) > rate.count:
-            retry_after = max(1, math.ceil(start + rate.seconds - now))
-            exceeded.append((retry_after, f"{rate} per {label}"))
-    if exceeded:
-        from supportsite import metrics
+    from supportsite import metrics
 
+    global _cache_down_until
+    now = time.time()
+    if _monotonic() < _cache_down_until:
+        metrics.RATE_LIMIT_ERRORS.labels(kind=kind).inc()
+        return
+    exceeded: list[tuple[int, str]] = []
+    try:
+        for scope, label, who, rate in limits:
+            start = int(now // rate.seconds) * rate.seconds
+            if _hit(f"ratelimit:{kind}:{scope}:{who}:{rate.seconds}:{start}", rate.seconds) > rate.count:
+                retry_after = max(1, math.ceil(start + rate.seconds - now))
+                exceeded.append((retry_after, f"{rate} per {label}"))
+    except Exception as exc:  # redis errors, timeouts, a full memcached: whatever the backend raises
+        metrics.RATE_LIMIT_ERRORS.labels(kind=kind).inc()
+        if _cache_down_until == 0.0:
+            logger.warning(
+                "rate limits: the cache failed (%s: %s); letting requests through unchecked, retrying every %.0f s",
+                type(exc).__name__,
+                exc,
+                CACHE_RETRY_SECONDS,
+            )
+        _cache_down_until = _monotonic() + CACHE_RETRY_SECONDS
+        return
+    if _cache_down_until:
+        _cache_down_until = 0.0
+        logger.warning("rate limits: the cache answers again; limits apply")
+    if exceeded:
         metrics.RATE_LIMITED.labels(kind=kind).inc()
         retry_after, limit = max(exceeded)  # the caller must wait for the later window
         raise RateLimited(

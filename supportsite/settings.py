@@ -10,12 +10,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 from supportsite.env import (
     database_from_url,
+    database_urls,
     env_bool,
     env_float,
     env_int,
     env_list,
     env_networks,
     env_path,
+    env_redis_url,
     env_str,
 )
 from supportsite.ratelimit import env_rate
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "supportsite.middleware.StaticFilesMiddleware",
     # Outermost of what may touch the database: an outage becomes a quick 503, not a 500.
     "supportsite.middleware.DatabaseUnavailableMiddleware",
+    # Catalogue reads of GET pages and the search APIs go to a read replica when there are any.
+    "supportsite.db_router.ReplicaReadsMiddleware",
     "supportsite.middleware.SessionMiddleware",
     "supportsite.middleware.CommonMiddleware",
     "supportsite.middleware.CsrfViewMiddleware",
@@ -150,6 +154,21 @@ DATABASES = {
         "CONN_MAX_AGE": 0,
     }
 }
+# Read replicas (comma-separated postgresql:// URLs, e.g. PostgreSQL streaming standbys): search,
+# recommendations and pages read from them; writes, sign-ins and a user's own history stay on the
+# primary (supportsite/db_router.py). Each gets its own pool of the same size per process.
+DATABASE_REPLICAS = []
+for _number, _replica in enumerate(database_urls("DATABASE_REPLICA_URLS"), start=1):
+    _replica_options = dict(_replica.pop("OPTIONS"))  # type: ignore[arg-type]
+    DATABASES[f"replica{_number}"] = {
+        **DATABASES["default"],
+        **_replica,
+        "OPTIONS": {**_db_options, **_replica_options},
+        # Tests run against one database: a replica entry reads the test copy of the primary.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_REPLICAS.append(f"replica{_number}")
+DATABASE_ROUTERS = ["supportsite.db_router.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static ------------------------------------------------------------------
@@ -182,9 +201,45 @@ if env_bool("BEHIND_HTTPS_PROXY", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# --- Redis: the shared cache and channel layer of several server processes ----------------------
+# redis://host:6379/0 (or rediss://, unix://). Unset: a per-process cache and channel layer, right
+# for one server process only (rate limits then count per process).
+REDIS_URL = env_redis_url("REDIS_URL")
+# Daphne processes `manage.py serve` starts on one port (each with its own database pool);
+# more than one needs REDIS_URL for global rate limits.
+SERVER_WORKERS = env_int("SERVER_WORKERS", 1, minimum=1, maximum=64)
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            # Rate-limit counters live here, shared by every process and machine.
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "supportsite",
+            # A stalled Redis costs a request at most a second (rate limits then fail open).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Channels (websockets stream answers) -----------------------------------------------------
-# In-memory layer: single process only (REDIS_URL support comes with scale-out).
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Each websocket is addressable through the layer: a sign-out on any process closes that
+# session's sockets on every process (faq/consumers.py). The answer itself streams straight from
+# the process holding the socket. Without REDIS_URL: the in-memory layer, one process only.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            # channels-redis, made to ride out a Redis outage (supportsite/channel_layer.py).
+            "BACKEND": "supportsite.channel_layer.ResilientRedisChannelLayer",
+            "CONFIG": {
+                # The socket timeout outlasts channels-redis' 5-second blocking reads.
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2, "socket_timeout": 10}],
+                "prefix": "supportsite:asgi",
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- AI ------------------------------------------------------------------------------------
 # Which embedding backend turns text into vectors: "local" (no network) or "openai".
@@ -238,8 +293,8 @@ ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 
 # --- Rate limits (supportsite/ratelimit.py) ----------------------------------------------------
 # Questions, suggestions and recommendations are the costly requests (embedding, vector search, the
-# AI provider): each caller gets a budget per window, counted in the default cache (per process
-# with the default LocMemCache).
+# AI provider): each caller gets a budget per window, counted in the default cache (shared through
+# Redis with REDIS_URL, per process without it). A cache outage lets requests through (fail open).
 # Off: nothing is counted (load tests, or a proxy in front that limits instead).
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 # Requests per IP address, as N/sec, N/min or N/hour (signed-in users are counted here too).

@@ -7,7 +7,7 @@ import ipaddress
 import os
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -36,6 +36,15 @@ def _readiness() -> dict[str, str]:
         metrics.count_connection_error(exc)
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["vector_extension"] = "unknown"
+    for alias in settings.DATABASE_REPLICAS:
+        # Reads are sent to every replica in turn: each must answer for the process to be ready.
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+            checks[f"replica:{alias}"] = "ok"
+        except Exception as exc:
+            metrics.count_connection_error(exc)
+            checks[f"replica:{alias}"] = f"unreachable: {type(exc).__name__}"
     from faq.embeddings import EmbeddingError, get_backend
 
     try:
@@ -49,7 +58,8 @@ def _readiness() -> dict[str, str]:
 @require_GET
 @never_cache
 async def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready for traffic: database reachable, vector extension present, embedding backend loaded."""
+    """Ready for traffic: database (and any read replica) reachable, vector extension present,
+    embedding backend loaded."""
     checks = await _readiness()
     ready = all(value.startswith("ok") for value in checks.values())
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
