@@ -10,6 +10,7 @@ from pydantic import ConfigDict, field_validator
 
 from faq.answers import Answer, ask
 from faq.search import UnknownCategory, find_category
+from supportsite.api_errors import REFUSALS, error_responses
 from supportsite.concurrency import in_thread
 from supportsite.identity import resolve_caller
 from supportsite.ratelimit import check, request_ip
@@ -96,7 +97,11 @@ def _answer(request: HttpRequest, payload: SearchIn) -> Answer:
     return ask(payload.query, user=caller.user, category=category, request_id=request.request_id)
 
 
-@router.post("/ai_faq_search", response=SearchOut, summary="Answer a customer question from the FAQ articles")
+@router.post(
+    "/ai_faq_search",
+    response={200: SearchOut, **error_responses(*REFUSALS)},
+    summary="Answer a customer question from the FAQ articles",
+)
 async def ai_faq_search(request: HttpRequest, payload: SearchIn) -> SearchOut:
     """Search the articles the caller may see. `answered` is false when no article is close enough:
     the response then says so and `documents` holds the closest articles. Every call is stored in

@@ -7,6 +7,7 @@ from ninja import Router, Schema
 from pydantic import ConfigDict, Field
 
 from recommendations.engine import Recommendation, recommend
+from supportsite.api_errors import REFUSALS, error_responses
 from supportsite.concurrency import in_thread
 from supportsite.identity import resolve_caller
 from supportsite.ratelimit import RECOMMENDATIONS, check, request_ip
@@ -42,7 +43,11 @@ def _recommend(request: HttpRequest, payload: RecommendationsIn) -> list[Recomme
     return recommend(caller.user, limit=payload.limit)
 
 
-@router.post("/recommendations", response=RecommendationsOut, summary="Articles picked for a user")
+@router.post(
+    "/recommendations",
+    response={200: RecommendationsOut, **error_responses(*REFUSALS)},
+    summary="Articles picked for a user",
+)
 async def recommendations(request: HttpRequest, payload: RecommendationsIn) -> RecommendationsOut:
     """From the user's own past questions, each with the reason it was picked; without a user
     (or history), the popular articles of the last 30 days. A caller may only read their own."""

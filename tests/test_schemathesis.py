@@ -1,5 +1,6 @@
 """Schemathesis fuzzes every API operation, from the live OpenAPI schema, against a real Daphne:
-no generated request (valid or not) may get a 5xx, and documented responses match the schema."""
+no generated request (valid or not) may get a 5xx, every status and content type that comes back
+is documented, and every body (answers and refusals alike) matches its documented schema."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.conftest import add_articles
 
@@ -16,7 +21,7 @@ pytestmark = pytest.mark.timeout(240)
 
 # Per operation and per mode (valid and invalid requests): bounded so the whole file stays under a minute.
 MAX_EXAMPLES = 40
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture
