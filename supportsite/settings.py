@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "supportsite.apps.SupportsiteConfig",
     "faq",
     "recommendations",
+    "insights",
 ]
 
 # Django's own middleware (and django-prometheus'), run on the event loop under ASGI rather than
@@ -288,6 +289,9 @@ RECOMMENDATION_INTERESTS = env_int("RECOMMENDATION_INTERESTS", 8, minimum=1, max
 RECOMMENDATION_HALF_LIFE_DAYS = env_float("RECOMMENDATION_HALF_LIFE_DAYS", 14.0, minimum=0.1)
 # Question history older than this is deleted by `purge_history` (0 keeps it for ever).
 HISTORY_RETENTION_DAYS = env_int("HISTORY_RETENTION_DAYS", 365, minimum=0)
+# false: history rows commit without waiting for the disk (synchronous_commit=off for that insert
+# only), so an answer does not pay an fsync; a PostgreSQL crash may lose the last ~0.6 s of them.
+HISTORY_DURABLE_COMMIT = env_bool("HISTORY_DURABLE_COMMIT", False)
 # Customers may create their own accounts at /accounts/signup/.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 
