@@ -16,6 +16,8 @@ import hashlib
 import logging
 
 from channels_redis.core import RedisChannelLayer
+from channels_redis.utils import create_pool
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from supportsite import metrics
@@ -29,6 +31,11 @@ _LAST_RETRY = 5.0
 
 class ResilientRedisChannelLayer(RedisChannelLayer):
     _outage_logged = False
+
+    def create_pool(self, index: int):
+        # After Redis restarts, each pooled connection fails once ("closed by server"): retry such a
+        # call once on a fresh connection instead of losing the message.
+        return create_pool({"retry_on_error": [RedisConnectionError], **self.hosts[index]})
 
     async def receive(self, channel: str) -> dict:
         delay = _FIRST_RETRY

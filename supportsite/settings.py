@@ -210,14 +210,17 @@ REDIS_URL = env_redis_url("REDIS_URL")
 # more than one needs REDIS_URL for global rate limits.
 SERVER_WORKERS = env_int("SERVER_WORKERS", 1, minimum=1, maximum=64)
 if REDIS_URL:
+    from redis.exceptions import ConnectionError as _RedisConnectionError
+
     CACHES = {
         "default": {
             # Rate-limit counters live here, shared by every process and machine.
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "supportsite",
-            # A stalled Redis costs a request at most a second (rate limits then fail open).
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            # A stalled Redis costs a request at most a second (rate limits then fail open); a
+            # connection dropped by a Redis restart is retried once on a new one.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "retry_on_error": [_RedisConnectionError]},
         }
     }
 else:

@@ -238,3 +238,95 @@ def category(slug: str):
     from faq.models import Category
 
     return Category.objects.get_or_create(slug=slug, defaults={"name": CATEGORIES[slug]})[0]
+
+
+# --- Several server processes: a real redis-server, and Daphne processes sharing it ------------------
+
+
+def redis_server_path() -> str | None:
+    return shutil.which("redis-server")
+
+
+class RedisServer:
+    """Debian's redis-server on a free 127.0.0.1 port, keeping nothing on disk; a test may stop it
+    (an outage) and start it again on the same port."""
+
+    def __init__(self, executable: str, directory: Path) -> None:
+        self.executable, self.directory = executable, directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url, socket_timeout=5)
+
+    def start(self) -> None:
+        log = (self.directory / "redis.log").open("a")
+        self.process = subprocess.Popen(
+            [self.executable, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+            + ["--dir", str(self.directory)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if self.client().ping():
+                    return
+            except OSError:
+                pass
+            except Exception as exc:  # redis.ConnectionError until it listens
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"redis-server did not start: {exc}\n{(self.directory / 'redis.log').read_text()}"
+                    ) from exc
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """A real redis-server for this module's tests (flushed before each by `fresh_redis`)."""
+    executable = redis_server_path()
+    if executable is None:
+        reason = "Debian's redis-server is not installed (apt-get install redis-server): scale-out tests cannot run"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(reason + " and CI=true requires them")
+        pytest.skip(reason)
+    server = RedisServer(executable, tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fresh_redis(redis_server: RedisServer) -> RedisServer:
+    """The module's redis-server, running and empty (a test before may have stopped it)."""
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.client().flushall()
+    return redis_server
+
+
+@contextmanager
+def daphne_pair(django_db_blocker, **env: str) -> Iterator[tuple[str, str]]:
+    """Two Daphne processes on the test database with the same environment (say, one REDIS_URL)."""
+    with daphne_server(django_db_blocker, **env) as first, daphne_server(django_db_blocker, **env) as second:
+        yield first, second
