@@ -267,9 +267,10 @@ class RedisServer:
 
     def start(self) -> None:
         log = (self.directory / "redis.log").open("a")
+        # Nothing on disk: no snapshots (--save ""), no append-only file.
+        options = ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
         self.process = subprocess.Popen(
-            [self.executable, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
-            + ["--dir", str(self.directory)],
+            [self.executable, "--bind", "127.0.0.1", "--port", str(self.port), *options],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
