@@ -1,0 +1,183 @@
+"""DATABASE_REPLICA_URLS: search, recommendations and pages read a replica; every write, sign-ins
+and a user's own history use the primary.
+
+The stand-in replica is a separate real database on the same PostgreSQL, migrated and loaded with
+an article the primary does not have, and never sent the primary's writes: what a page shows
+proves where it read from. (In production a streaming standby holds the same rows, a moment late.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import psycopg
+import pytest
+import requests
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
+
+from faq.models import Category, FaqDocument, UserResponse
+from supportsite import db_router
+from supportsite.env import database_url
+from tests.conftest import ROOT, add_articles, daphne_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REPLICA_ONLY = {
+    "id": "replica-password-help",
+    "question": "How do I reset my password?",
+    "answer": "Replica copy: choose **Forgot password?** on the sign-in page.",
+    "category": "Accounts and sign-in",
+}
+QUESTION = "I forgot my password"
+PASSWORD = "pw-71c3e0b2aa"
+
+
+def _manage(*args: str, database: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": "x", "LOG_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def replica_url(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A second real database: migrated, holding only REPLICA_ONLY; dropped afterwards."""
+    with django_db_blocker.unblock():
+        entry = dict(connection.settings_dict)
+    name = f"{entry['NAME']}_replica"
+    admin = database_url({**entry, "NAME": "postgres"})
+    with psycopg.connect(admin, autocommit=True) as server:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.execute(f'CREATE DATABASE "{name}"')
+    url = database_url({**entry, "NAME": name})
+    articles = tmp_path_factory.mktemp("replica") / "articles.jsonl"
+    articles.write_text(json.dumps(REPLICA_ONLY) + "\n")
+    try:
+        _manage("migrate", "--verbosity", "0", database=url)
+        _manage("import_faqs", str(articles), database=url)
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as server:
+            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def site(django_db_blocker, replica_url):
+    with daphne_server(django_db_blocker, DATABASE_REPLICA_URLS=replica_url) as url:
+        yield url
+
+
+@pytest.fixture
+def primary_articles():
+    # The primary has its own password article; the replica only REPLICA_ONLY.
+    add_articles("reset-password", "track-order")
+
+
+def _replica_count(url: str, sql: str) -> int:
+    with psycopg.connect(url) as replica:
+        return replica.execute(sql).fetchone()[0]
+
+
+def _signed_in(base: str, username: str) -> requests.Session:
+    User.objects.create_user(username, password=PASSWORD)
+    session = requests.Session()
+    form = session.get(base + "/accounts/login/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)[1]
+    response = session.post(
+        base + "/accounts/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        timeout=30,
+    )
+    assert response.url.endswith("/dashboard/"), "the user exists only on the primary: sign-in reads it there"
+    return session
+
+
+def test_searches_read_the_replica_and_store_history_on_the_primary(site, replica_url, primary_articles):
+    api = requests.post(site + "/api/ai_faq_search", json={"query": QUESTION}, timeout=30).json()
+    assert api["documents"][0]["slug"] == "replica-password-help"
+    assert api["response"].startswith("Replica copy")
+    page = requests.get(site + "/search", params={"q": QUESTION}, timeout=30)
+    assert page.status_code == 200 and "Replica copy" in page.text
+    assert "/articles/replica-password-help/" in page.text
+    home = requests.get(site + "/", timeout=30).text
+    assert "Accounts and sign-in" in home and "Orders and shipping" not in home, "the home page lists the replica's"
+    assert UserResponse.objects.count() == 2, "both questions were written to the primary"
+    assert _replica_count(replica_url, "SELECT count(*) FROM user_responses") == 0
+
+
+def test_a_users_own_history_is_read_from_the_primary_right_after_asking(site, replica_url, primary_articles):
+    session = _signed_in(site, "ann")
+    assert session.get(site + "/search", params={"q": QUESTION}, timeout=30).status_code == 200
+    dashboard = session.get(site + "/dashboard/", timeout=30).text
+    # The replica has no history at all: the dashboard can only have read this from the primary.
+    assert QUESTION in dashboard
+    token = session.cookies["csrftoken"]
+    picks = session.post(
+        site + "/api/recommendations", json={"limit": 3}, headers={"X-CSRFToken": token}, timeout=30
+    ).json()["recommendations"]
+    assert picks[0]["slug"] == "replica-password-help", "articles come from the replica"
+    assert picks[0]["reason"] == f"Because you asked “{QUESTION}”", "history comes from the primary"
+    assert _replica_count(replica_url, "SELECT count(*) FROM user_responses") == 0
+    assert _replica_count(replica_url, "SELECT count(*) FROM auth_user") == 0
+
+
+def test_readyz_checks_the_replica_too(site):
+    body = requests.get(site + "/readyz", timeout=30).json()
+    assert body["status"] == "ready" and body["checks"]["replica:replica1"] == "ok"
+
+
+# The router's rules, one by one (no replica database needed to decide where a read goes).
+
+
+@pytest.fixture
+def one_replica(settings):
+    settings.DATABASE_REPLICAS = ["replica1"]
+
+
+@pytest.mark.usefixtures("one_replica")
+def test_outside_a_request_everything_reads_the_primary():
+    assert db_router.read_alias(FaqDocument) == "default", "management commands act on fresh rows"
+
+
+@pytest.mark.usefixtures("one_replica")
+def test_in_a_replica_scope_the_catalogue_is_read_from_the_replica_until_the_scope_writes():
+    router = db_router.PrimaryReplicaRouter()
+    with db_router.replica_reads():
+        assert router.db_for_read(FaqDocument) == "replica1"
+        assert router.db_for_read(Category) == "replica1"
+        assert router.db_for_read(User) == "default", "identity is always fresh"
+        with db_router.primary():
+            assert router.db_for_read(UserResponse) == "default", "the caller's own rows"
+        assert router.db_for_write(UserResponse) == "default"
+        assert router.db_for_read(FaqDocument) == "default", "after a write, the rest reads what it wrote"
+    assert router.db_for_read(FaqDocument) == "default"
+
+
+@pytest.mark.usefixtures("one_replica")
+def test_only_catalogue_requests_open_a_replica_scope():
+    seen = []
+    middleware = db_router.ReplicaReadsMiddleware(lambda request: seen.append(db_router.read_alias(FaqDocument)))
+    for method, path in [
+        ("GET", "/search"),
+        ("HEAD", "/articles/x/"),
+        ("POST", "/api/ai_faq_search"),
+        ("POST", "/api/recommendations"),
+        ("POST", "/feedback"),
+        ("POST", "/accounts/login/"),
+        ("GET", "/admin/faq/faqdocument/"),
+    ]:
+        middleware(SimpleNamespace(method=method, path=path, user=AnonymousUser()))
+    assert seen == ["replica1"] * 4 + ["default"] * 3
+
+
+def test_without_replicas_every_read_is_on_the_primary(settings):
+    settings.DATABASE_REPLICAS = []
+    with db_router.replica_reads():
+        assert db_router.read_alias(FaqDocument) == "default"
