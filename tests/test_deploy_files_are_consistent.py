@@ -66,12 +66,53 @@ def test_compose_runs_the_app_pgvector_17_and_prometheus():
         assert (ROOT / source).exists(), f"compose mounts missing {source}"
 
 
-def test_prometheus_scrapes_the_app_metrics_endpoint():
+def test_prometheus_scrapes_every_app_replica_found_through_dns():
     config = yaml.safe_load((ROOT / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     job = jobs["supportsite"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
-    assert job["static_configs"][0]["targets"] == ["app:8000"]
+    assert "static_configs" not in job, "a static target would scrape one replica at random"
+    [discovery] = job["dns_sd_configs"]
+    assert discovery["names"] == ["app"] and discovery["type"] == "A" and discovery["port"] == 8000
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_several_app_replicas_sharing_redis_behind_one_proxy_port():
+    services = _compose()["services"]
+    app = services["app"]
+    assert app["deploy"]["replicas"] == "${APP_REPLICAS:-2}"
+    assert "ports" not in app, "replicas cannot all publish one host port: the proxy does"
+    assert app["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert app["environment"]["TRUSTED_PROXY_COUNT"] == "1", "rate limits count the client, not the proxy"
+    assert app["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert services["redis"]["image"].startswith("redis:7")
+    assert "ping" in " ".join(services["redis"]["healthcheck"]["test"])
+    # One migration run before the replicas start, not one per replica racing the others.
+    assert services["migrate"]["command"][-3:] == ["manage.py", "migrate", "--no-input"]
+    assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert app["command"][:3] == ["python", "manage.py", "serve"] and "--no-migrate" in app["command"]
+    assert services["migrate"]["environment"]["DATABASE_URL"] == app["environment"]["DATABASE_URL"]
+    proxy = services["proxy"]
+    assert proxy["ports"] == ["${PORT:-8000}:8080"]
+    for mount in proxy["volumes"]:
+        assert (ROOT / mount.split(":")[0]).exists(), f"compose mounts missing {mount}"
+
+
+def test_the_proxy_forwards_websockets_and_client_addresses_and_refuses_metrics():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "listen 8080;" in conf
+    assert re.search(r"set \$app http://app:8000;\s*proxy_pass \$app;", conf), "re-resolved per request"
+    assert "resolver 127.0.0.11" in conf
+    for header in (
+        "Upgrade $http_upgrade",
+        "Connection $connection_upgrade",
+        "X-Forwarded-For $proxy_add_x_forwarded_for",
+    ):
+        assert f"proxy_set_header {header};" in conf
+    assert re.search(r"location = /metrics \{\s*return 403;", conf), "the proxy's address is in the metrics network"
 
 
 @pytest.mark.django_db(transaction=True)
