@@ -14,7 +14,8 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -489,7 +490,8 @@ class ArticleHealthAdmin(ReadOnlyAdmin):
     def not_helpful(self, doc) -> int:
         return doc.not_helpful_count
 
-    @admin.display(description="Helpful ratio", ordering="helpful_ratio")
+    # Articles without feedback (no ratio) sort below 0%, whichever the direction's NULL placement.
+    @admin.display(description="Helpful ratio", ordering=Coalesce("helpful_ratio", Value(-1.0)))
     def helpful_ratio(self, doc) -> str:
         return _percent(doc.helpful_ratio)
 

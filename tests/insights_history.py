@@ -3,7 +3,7 @@ query embeddings, dated in the past and with the outcome each test needs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -28,11 +28,13 @@ def asked(
     document: FaqDocument | None = None,
     user=None,
     days_ago: float = 1.0,
+    at: datetime | None = None,
     mode: str = UserResponse.Mode.EXTRACTIVE,
     not_helpful: bool = False,
     helpful: bool = False,
 ) -> UserResponse:
-    """One stored question. `similarity` is the best match's, which decided answered or not."""
+    """One stored question, asked `at` (or `days_ago`). `similarity` is the best match's, which
+    decided answered or not; `document` the article given (or closest)."""
     matched = [{"id": document.pk if document else 999_999, "similarity": similarity}]
     row = UserResponse.objects.create(
         user=user,
@@ -43,11 +45,12 @@ def asked(
         answered=answered,
         answer_mode=mode,
     )
-    at = timezone.now() - timedelta(days=days_ago)
+    at = at or timezone.now() - timedelta(days=days_ago)
     UserResponse.objects.filter(pk=row.pk).update(created_at=at)  # auto_now_add set "now"
     row.created_at = at
     if not_helpful or helpful:
-        Feedback.objects.create(response=row, user=user, helpful=helpful)
+        rated = Feedback.objects.create(response=row, user=user, helpful=helpful)
+        Feedback.objects.filter(pk=rated.pk).update(created_at=at + timedelta(minutes=1))
     return row
 
 
