@@ -1,6 +1,6 @@
 """A bounded load on POST /api/ai_faq_search served by Daphne, beside the floor it cannot beat.
 
-    .venv/bin/python bench/search_load.py [--articles 10000] [--seconds 20] [--clients 1,32]
+    .venv/bin/python bench/search_load.py [--articles 10000] [--seconds 20] [--clients 1,32] [--workers 1]
 
 Imports N generated articles (bench/embed_import.generate) into a fresh scratch database with the
 code `manage.py import_faqs` runs, starts Daphne on 127.0.0.1 against that database (extractive
@@ -15,6 +15,9 @@ faq.search._vector_hits runs for it (captured once per question, then executed o
 Printed: requests/s, p50 and p95 latency and errors per client count, the floor's ops/s and p50,
 and the ratios against the targets (endpoint p50 <= 1.5 x the floor's at 1 client; endpoint
 throughput >= 0.6 x the floor's at the largest client count; no errors).
+
+With --workers N > 1 the server is `manage.py serve --workers N`: N Daphne processes accepting on
+one port, as deployed at scale (README: "Running at scale").
 
 Requests go only to 127.0.0.1, and every phase stops after --seconds or --max-requests.
 """
@@ -297,7 +300,7 @@ async def endpoint_phase(port: int, questions: list[str], *, clients: int, secon
     return phase
 
 
-def start_daphne(port: int, database: str, log: Path, **extra_env: str) -> subprocess.Popen:
+def start_daphne(port: int, database: str, log: Path, workers: int = 1, **extra_env: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database,
@@ -308,9 +311,14 @@ def start_daphne(port: int, database: str, log: Path, **extra_env: str) -> subpr
         "PYTHONUNBUFFERED": "1",
         **extra_env,
     }
+    command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), "supportsite.asgi:application"]
+    if workers > 1:
+        # One listening socket, N Daphne processes accepting on it (supportsite/management/commands/serve.py).
+        command = [sys.executable, "manage.py", "serve", "--workers", str(workers), "--no-migrate"]
+        command += ["--host", HOST, "--port", str(port)]
     with log.open("w") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), "supportsite.asgi:application"],
+            command,
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -338,7 +346,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each measured phase")
     parser.add_argument("--clients", default="1,32", help="comma-separated concurrent client counts")
     parser.add_argument("--max-requests", type=int, default=200_000, help="upper bound per phase")
+    parser.add_argument("--workers", type=int, default=1, help="Daphne processes sharing the port (serve --workers)")
     args = parser.parse_args()
+    if not 1 <= args.workers <= 64:
+        parser.error("--workers must be between 1 and 64")
     try:
         client_counts = [int(n) for n in args.clients.split(",")]
     except ValueError:
@@ -379,7 +390,7 @@ def main() -> None:
 
         port = free_port()
         log = Path(tmp) / "daphne.log"
-        server = start_daphne(port, database_url(connection.settings_dict), log)
+        server = start_daphne(port, database_url(connection.settings_dict), log, workers=args.workers)
         try:
             wait_for_http(f"http://{HOST}:{port}/healthz", server, log)
             warm = asyncio.run(endpoint_phase(port, questions[:8], clients=1, seconds=30, max_requests=8))
@@ -400,6 +411,8 @@ def main() -> None:
             stop(server)
 
     print(f"settings                 EMBEDDING_THREADS {settings.EMBEDDING_THREADS}; CPUs {os.cpu_count()}")
+    if args.workers > 1:
+        print(f"server                   {args.workers} Daphne worker processes on one port (serve --workers)")
     print()
     columns = f"{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'client CPU':>12}"
     print(f"{'POST ' + ENDPOINT:<32}{columns}")
