@@ -175,23 +175,25 @@ def record_answer(answer: Answer, *, user, started: float) -> int:
     result = answer.search
     outcome = "degraded" if answer.mode == UserResponse.Mode.KEYWORD else "answered" if answer.answered else "abstained"
     metrics.ANSWERS.labels(outcome=outcome).inc()
-    with query_type("history_insert"), transaction.atomic(using=router.db_for_write(UserResponse)):
+    database = router.db_for_write(UserResponse)
+    with transaction.atomic(using=database):
         if not settings.HISTORY_DURABLE_COMMIT:
             # The row is written at once, but its commit does not wait for the disk: a question log
             # may lose its last fraction of a second if PostgreSQL itself crashes (never corrupts).
             # Each fsync costs 0.3-4 ms here, more than the whole search (bench/search_load.py).
-            with connections[router.db_for_write(UserResponse)].cursor() as cursor:
+            with connections[database].cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
-        row = UserResponse.objects.create(
-            user=user if getattr(user, "is_authenticated", False) else None,
-            query=result.query,
-            response=answer.text,
-            query_embedding=result.query_embedding,
-            matched=[{"id": hit.document.pk, "similarity": round(hit.similarity, 4)} for hit in result.hits],
-            answered=answer.answered,
-            answer_mode=answer.mode,
-            category=result.category.slug if result.category else "",
-            latency_ms=int((time.perf_counter() - started) * 1000),
-            request_id=answer.request_id,
-        )
+        with query_type("history_insert"):
+            row = UserResponse.objects.create(
+                user=user if getattr(user, "is_authenticated", False) else None,
+                query=result.query,
+                response=answer.text,
+                query_embedding=result.query_embedding,
+                matched=[{"id": hit.document.pk, "similarity": round(hit.similarity, 4)} for hit in result.hits],
+                answered=answer.answered,
+                answer_mode=answer.mode,
+                category=result.category.slug if result.category else "",
+                latency_ms=int((time.perf_counter() - started) * 1000),
+                request_id=answer.request_id,
+            )
     return row.pk
