@@ -106,6 +106,7 @@ class GapClusterAdmin(ReadOnlyAdmin):
             super()
             .get_queryset(request)
             .select_related("answered_by")
+            .defer(*(f"answered_by__{name}" for name in LISTING_DEFER))
             .prefetch_related(Prefetch("members", queryset=members[:EXAMPLES_FETCHED], to_attr="top_members"))
         )
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BinaryField, Case, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Extract
@@ -169,7 +169,10 @@ def cluster_questions(*, days: int | None = None, now: datetime | None = None) -
     _answered_by_newer_articles(clusters)
 
     with transaction.atomic():
-        # Readers keep seeing the previous queue until this commits (MVCC): no empty page mid-run.
+        # One rebuild at a time: an overlapping run waits here, then replaces what this one wrote.
+        # EXCLUSIVE mode still lets readers in, and they see the previous queue until this commits.
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {GapCluster._meta.db_table} IN EXCLUSIVE MODE")
         GapClusterMember.objects.all().delete()
         GapCluster.objects.all().delete()
         finished_at = timezone.now()

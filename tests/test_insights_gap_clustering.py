@@ -4,12 +4,14 @@ cluster leaving the queue once a newer article answers it."""
 
 from __future__ import annotations
 
+import threading
 from io import StringIO
 
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.db import connections
 from django.utils import timezone
 
 from faq.models import FaqDocument, UserResponse
@@ -222,3 +224,30 @@ def test_leader_clustering_keeps_dissimilar_vectors_apart():
     leaders = LeaderClustering(threshold=0.5, dimensions=5)
     leaders.add(vectors, np.arange(5))
     assert len(leaders) == 5
+
+
+def test_overlapping_runs_both_succeed_and_leave_one_queue(transactional_db):
+    for text in KLARNA:
+        asked(text)
+    asked(ISLANDS[0])
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def rebuild() -> None:
+        try:
+            barrier.wait()
+            run()
+        except BaseException as exc:  # reported below: a thread's exception would vanish
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=rebuild) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert GapCluster.objects.count() == 2
+    assert GapClusterMember.objects.count() == 5
