@@ -8,6 +8,7 @@ retries with backoff, asking for EMBEDDING_DIMENSIONS so vectors fit the column.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ import numpy as np
 from django.conf import settings
 
 from supportsite import metrics
+from supportsite.shared_cache import Breaker
 
 if TYPE_CHECKING:
     from faq.models import FaqDocument
@@ -224,15 +226,49 @@ class _LRU:
 
 
 _query_cache = _LRU(2048)
+# With REDIS_URL, query vectors are shared by every process and machine, so a question repeated
+# anywhere pays for the model once; a Redis outage only means embedding locally again.
+_shared_breaker = Breaker("query vectors", when_down="embedding without the shared cache")
+SHARED_VECTOR_SECONDS = 7 * 24 * 3600
+
+
+def _shared_key(key: tuple[str, str]) -> str:
+    """The model, its size and where it runs are part of the key: vectors never mix across them."""
+    model, text = key
+    where = settings.OPENAI_BASE_URL if settings.EMBEDDING_BACKEND == "openai" else "local"
+    digest = hashlib.sha256(f"{where}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"qvec:{model}:{settings.EMBEDDING_DIMENSIONS}:{digest}"
+
+
+def _shared(action, *args):
+    """Run one call on the shared cache, or return None when there is none or it is failing."""
+    if not settings.REDIS_URL or not _shared_breaker.closed():
+        return None
+    from django.core.cache import caches
+
+    try:
+        result = action(caches["default"], *args)
+    except Exception as exc:  # redis errors and timeouts: whatever the backend raises
+        _shared_breaker.failed(exc)
+        return None
+    _shared_breaker.succeeded()
+    return result
 
 
 def embed_query(text: str) -> list[float]:
-    """One query's vector, cached by its normalised text (the common case repeats)."""
+    """One query's vector, cached by its normalised text (the common case repeats): in this
+    process, then in the shared cache when there is one, and only then from the model."""
     key = (current_model_name(), " ".join(text.lower().split()))
     cached = _query_cache.get(key)
     if cached is not None:
         return cached
-    (vector,) = embed_texts([text])
+    packed = _shared(lambda cache, k: cache.get(k), _shared_key(key))
+    if isinstance(packed, bytes) and len(packed) == 4 * settings.EMBEDDING_DIMENSIONS:
+        vector = np.frombuffer(packed, dtype="<f4").tolist()
+    else:
+        (vector,) = embed_texts([text])
+        packed = np.asarray(vector, dtype="<f4").tobytes()
+        _shared(lambda cache, k, v: cache.set(k, v, SHARED_VECTOR_SECONDS), _shared_key(key), packed)
     _query_cache.put(key, vector)
     return vector
 

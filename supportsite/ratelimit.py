@@ -25,12 +25,12 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from time import monotonic as _monotonic  # not patched by tests that freeze time.time
 
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
 from supportsite.env import env_str
+from supportsite.shared_cache import Breaker
 
 # Counters are kept apart per kind of request, so that search-as-you-type suggestions (one per
 # pause in typing) do not use up the budget for asking questions.
@@ -39,9 +39,8 @@ SUGGESTIONS = "suggestions"
 RECOMMENDATIONS = "recommendations"
 
 logger = logging.getLogger(__name__)
-# After the cache fails, requests go unchecked for this many seconds before it is tried again.
-CACHE_RETRY_SECONDS = 5.0
-_cache_down_until = 0.0
+# After the cache fails, requests go unchecked for CACHE_RETRY_SECONDS before it is tried again.
+_breaker = Breaker("rate limits", when_down="letting requests through unchecked")
 
 _UNITS = {"sec": (1, "second"), "min": (60, "minute"), "hour": (3600, "hour")}
 _RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*(sec|min|hour)\s*$")
@@ -144,9 +143,8 @@ def check(*, user, ip: str, kind: str = QUESTIONS) -> None:
         )
     from supportsite import metrics
 
-    global _cache_down_until
     now = time.time()
-    if _monotonic() < _cache_down_until:
+    if not _breaker.closed():
         metrics.RATE_LIMIT_ERRORS.labels(kind=kind).inc()
         return
     exceeded: list[tuple[int, str]] = []
@@ -158,18 +156,9 @@ def check(*, user, ip: str, kind: str = QUESTIONS) -> None:
                 exceeded.append((retry_after, f"{rate} per {label}"))
     except Exception as exc:  # redis errors, timeouts, a full memcached: whatever the backend raises
         metrics.RATE_LIMIT_ERRORS.labels(kind=kind).inc()
-        if _cache_down_until == 0.0:
-            logger.warning(
-                "rate limits: the cache failed (%s: %s); letting requests through unchecked, retrying every %.0f s",
-                type(exc).__name__,
-                exc,
-                CACHE_RETRY_SECONDS,
-            )
-        _cache_down_until = _monotonic() + CACHE_RETRY_SECONDS
+        _breaker.failed(exc)
         return
-    if _cache_down_until:
-        _cache_down_until = 0.0
-        logger.warning("rate limits: the cache answers again; limits apply")
+    _breaker.succeeded()
     if exceeded:
         metrics.RATE_LIMITED.labels(kind=kind).inc()
         retry_after, limit = max(exceeded)  # the caller must wait for the later window

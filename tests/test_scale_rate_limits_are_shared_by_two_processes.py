@@ -13,7 +13,7 @@ import pytest
 from websockets.sync.client import connect
 
 from faq.models import UserResponse
-from supportsite.ratelimit import CACHE_RETRY_SECONDS
+from supportsite.shared_cache import CACHE_RETRY_SECONDS
 from tests.conftest import add_articles, daphne_pair
 from tests.test_metrics_and_probes import _series
 
