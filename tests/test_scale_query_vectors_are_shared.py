@@ -23,8 +23,9 @@ def servers(django_db_setup, django_db_blocker, redis_server):
 
 
 def _ask(base: str, query: str) -> dict:
+    body = json.dumps({"query": query}).encode()
     request = urllib.request.Request(
-        base + "/api/ai_faq_search", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+        base + "/api/ai_faq_search", data=body, headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
@@ -56,7 +57,7 @@ def test_a_question_embedded_on_one_process_is_reused_by_the_other(servers, fres
 
 def test_while_redis_is_down_each_process_embeds_for_itself(servers, fresh_redis):
     add_articles("reset-password", "track-order")
-    first, second = servers
+    _, second = servers
     fresh_redis.stop()
     try:
         before = _model_calls(second)
