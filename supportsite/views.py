@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
+import logging
 import os
+import struct
 
 from django.conf import settings
 from django.db import connection, connections
@@ -14,6 +17,8 @@ from django.views.decorators.http import require_GET
 
 from supportsite import metrics
 from supportsite.concurrency import in_thread
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -98,6 +103,24 @@ async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     except Exception as exc:  # the database may be down: serve what we have, and count it
         metrics.count_connection_error(exc)
     import prometheus_client
+
+    for attempt in range(3):
+        try:
+            text = _exposition()
+        except (OSError, ValueError, RuntimeError, struct.error) as exc:
+            # Multiprocess mode: a worker's files were removed (it died) or created (its
+            # replacement) while being read. The next read sees a settled directory.
+            logger.info("metrics: the multiprocess files changed while read (%s); reading again", exc)
+            await asyncio.sleep(0.05 * (attempt + 1))
+        else:
+            return HttpResponse(text, content_type=prometheus_client.CONTENT_TYPE_LATEST)
+    response = JsonResponse({"error": "the metrics files are changing (a worker restarting); try again"}, status=503)
+    response["Retry-After"] = "1"
+    return response
+
+
+def _exposition() -> bytes:
+    import prometheus_client
     from prometheus_client import multiprocess
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -105,4 +128,4 @@ async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = prometheus_client.REGISTRY
-    return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)
+    return prometheus_client.generate_latest(registry)

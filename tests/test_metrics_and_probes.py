@@ -165,3 +165,20 @@ def test_log_lines_of_a_request_carry_its_id_as_json(article, caplog):
     assert records, [(r.name, r.getMessage(), getattr(r, "request_id", None)) for r in caplog.records]
     line = json.loads(JsonFormatter().format(records[0]))
     assert line["request_id"] == "trace-7" and {"time", "level", "logger", "message"} <= set(line)
+
+
+def test_metrics_files_changing_while_read_get_a_503_to_retry_never_a_500(monkeypatch, tmp_path):
+    """Multiprocess mode: a worker's file half-written or vanishing while /metrics reads the
+    directory (a worker restarting) is read again; if it stays unreadable, 503 with Retry-After."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    broken = tmp_path / "counter_4242.db"
+    broken.write_bytes((1 << 20).to_bytes(4, "little") + b"\0" * 60)  # claims 1 MiB used; holds 64 bytes
+
+    response = Client().get("/metrics", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert "try again" in response.json()["error"]
+
+    broken.unlink()
+    response = Client().get("/metrics", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 200
