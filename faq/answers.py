@@ -92,16 +92,22 @@ def _client():
     )
 
 
-def generate(query: str, hits: list[Hit]) -> str:
+def complete(messages: list[dict[str, str]], *, temperature: float, what: str = "answer") -> str:
+    """One chat completion from the configured provider, timed and its tokens counted; raises
+    on provider errors and on an empty reply (callers fall back)."""
     model = settings.OPENAI_CHAT_MODEL
     started = time.perf_counter()
-    response = _client().chat.completions.create(model=model, messages=openai_messages(query, hits), temperature=0.2)
+    response = _client().chat.completions.create(model=model, messages=messages, temperature=temperature)
     metrics.LLM_SECONDS.labels(model=model).observe(time.perf_counter() - started)
     _count_tokens(model, response.usage)
     text = (response.choices[0].message.content or "").strip()
     if not text:
-        raise ValueError("the model returned an empty answer")
+        raise ValueError(f"the model returned an empty {what}")
     return text
+
+
+def generate(query: str, hits: list[Hit]) -> str:
+    return complete(openai_messages(query, hits), temperature=0.2)
 
 
 def stream(query: str, hits: list[Hit]) -> Iterator[str]:

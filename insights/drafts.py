@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.conf import settings
-
-from faq.answers import _client, _count_tokens, wants_generation
+from faq.answers import complete, wants_generation
 from faq.models import LISTING_DEFER, QUESTION_MAX_LENGTH, FaqDocument
 from insights.gaps import answering_articles
 from insights.models import GapCluster, GapClusterMember
@@ -160,14 +157,4 @@ def draft_messages(questions: list[str], related: list[FaqDocument]) -> list[dic
 
 def generate_answer(questions: list[str], related: list[FaqDocument]) -> str:
     """A drafted answer from the configured OpenAI-compatible provider (same client as answers)."""
-    model = settings.OPENAI_CHAT_MODEL
-    started = time.perf_counter()
-    response = _client().chat.completions.create(
-        model=model, messages=draft_messages(questions, related), temperature=0.3
-    )
-    metrics.LLM_SECONDS.labels(model=model).observe(time.perf_counter() - started)
-    _count_tokens(model, response.usage)
-    text = (response.choices[0].message.content or "").strip()
-    if not text:
-        raise ValueError("the model returned an empty draft")
-    return text
+    return complete(draft_messages(questions, related), temperature=0.3, what="draft")
