@@ -123,7 +123,11 @@ class GapClusterAdmin(ReadOnlyAdmin):
         closed = resolve_recently_changed_articles()
         if closed:
             messages.info(request, f"{closed} content gap(s) left the queue: a newly published article answers them.")
-        extra_context = {**(extra_context or {}), "last_run": ClusterRun.objects.order_by("-finished_at").first()}
+        extra_context = {
+            "title": "Content-gap queue",
+            **(extra_context or {}),
+            "last_run": ClusterRun.objects.order_by("-finished_at").first(),
+        }
         return super().changelist_view(request, extra_context)
 
     def get_urls(self):

@@ -60,6 +60,7 @@ def test_the_queue_lists_clusters_by_customers_with_examples_and_closest_article
     assert response.status_code == 200
     assert [cluster.pk for cluster in response.context["cl"].result_list] == [queue["klarna"].pk, queue["islands"].pk]
     page = response.content.decode()
+    assert "<h1>Content-gap queue</h1>" in page
     assert page.index("can i pay with klarna") < page.index("do you deliver to the channel islands")
     assert "Can I pay with Klarna?" in page and "klarna payment possible?" in page  # examples
     assert '<a href="/admin/faq/faqdocument/' in page
