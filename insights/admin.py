@@ -464,6 +464,7 @@ class ArticleHealthAdmin(ReadOnlyAdmin):
     def changelist_view(self, request: HttpRequest, extra_context=None):
         stale_days = setting("INSIGHTS_STALE_DAYS")
         extra_context = {
+            "title": "Article health",
             **(extra_context or {}),
             "stale_days": stale_days,
             "not_served": analytics.never_served_count(stale_since=timezone.now() - timedelta(days=stale_days)),

@@ -72,6 +72,7 @@ def test_each_article_shows_views_answers_feedback_and_when_it_was_last_served(a
     assert stale.last_served.date() == ago(100).date()
     assert listed["unserved"].last_served is None
     page = admin_client.get(PAGE).content.decode()
+    assert "<h1>Article health</h1>" in page
     assert "50%" in page and "never" in page
 
 
