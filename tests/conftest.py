@@ -331,3 +331,24 @@ def daphne_pair(django_db_blocker, **env: str) -> Iterator[tuple[str, str]]:
     """Two Daphne processes on the test database with the same environment (say, one REDIS_URL)."""
     with daphne_server(django_db_blocker, **env) as first, daphne_server(django_db_blocker, **env) as second:
         yield first, second
+
+
+def signed_in_session(base: str, username: str, password: str):
+    """A new user, signed in through the real sign-in form of the server at `base`: a requests
+    session carrying its cookies (and CSRF token)."""
+    import re
+
+    import requests
+    from django.contrib.auth.models import User
+
+    User.objects.create_user(username, password=password)
+    session = requests.Session()
+    form = session.get(base + "/accounts/login/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)[1]
+    signed_in = session.post(
+        base + "/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        timeout=30,
+    )
+    assert signed_in.status_code == 200 and signed_in.url.endswith("/dashboard/"), signed_in.text[:500]
+    return session

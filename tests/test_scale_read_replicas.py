@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -24,7 +23,7 @@ from django.db import connection
 from faq.models import Category, FaqDocument, UserResponse
 from supportsite import db_router
 from supportsite.env import database_url
-from tests.conftest import ROOT, add_articles, daphne_server
+from tests.conftest import ROOT, add_articles, daphne_server, signed_in_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,20 +84,6 @@ def _replica_count(url: str, sql: str) -> int:
         return replica.execute(sql).fetchone()[0]
 
 
-def _signed_in(base: str, username: str) -> requests.Session:
-    User.objects.create_user(username, password=PASSWORD)
-    session = requests.Session()
-    form = session.get(base + "/accounts/login/", timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)[1]
-    response = session.post(
-        base + "/accounts/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        timeout=30,
-    )
-    assert response.url.endswith("/dashboard/"), "the user exists only on the primary: sign-in reads it there"
-    return session
-
-
 def test_searches_read_the_replica_and_store_history_on_the_primary(site, replica_url, primary_articles):
     api = requests.post(site + "/api/ai_faq_search", json={"query": QUESTION}, timeout=30).json()
     assert api["documents"][0]["slug"] == "replica-password-help"
@@ -113,7 +98,8 @@ def test_searches_read_the_replica_and_store_history_on_the_primary(site, replic
 
 
 def test_a_users_own_history_is_read_from_the_primary_right_after_asking(site, replica_url, primary_articles):
-    session = _signed_in(site, "ann")
+    # The user exists only on the primary: signing in reads it there.
+    session = signed_in_session(site, "ann", PASSWORD)
     assert session.get(site + "/search", params={"q": QUESTION}, timeout=30).status_code == 200
     dashboard = session.get(site + "/dashboard/", timeout=30).text
     # The replica has no history at all: the dashboard can only have read this from the primary.

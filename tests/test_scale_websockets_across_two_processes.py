@@ -5,19 +5,17 @@ other; with Redis down the socket still answers and the page still renders the a
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.parse
 
 import pytest
 import requests
-from django.contrib.auth.models import User
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from faq.consumers import SIGNED_OUT_MESSAGE
 from faq.models import UserResponse
-from tests.conftest import add_articles, daphne_pair
+from tests.conftest import add_articles, daphne_pair, signed_in_session
 from tests.openai_server import API_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,20 +57,6 @@ def _conversation(socket: ClientConnection, question: str = QUESTION) -> list[di
     return frames
 
 
-def _signed_in(base: str, username: str) -> requests.Session:
-    User.objects.create_user(username, password=PASSWORD)
-    session = requests.Session()
-    form = session.get(base + "/accounts/login/", timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)[1]
-    signed_in = session.post(
-        base + "/accounts/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        timeout=30,
-    )
-    assert signed_in.status_code == 200 and signed_in.url.endswith("/dashboard/"), signed_in.text[:500]
-    return session
-
-
 def _sign_out(base: str, session: requests.Session) -> None:
     response = session.post(
         base + "/accounts/logout/", data={"csrfmiddlewaretoken": session.cookies["csrftoken"]}, timeout=30
@@ -95,8 +79,8 @@ def test_a_page_from_one_process_streams_its_answer_over_a_socket_on_the_other(s
 
 def test_signing_out_on_one_process_closes_the_sessions_socket_on_the_other(servers, help_centre):
     first, second = servers
-    ann = _signed_in(first, "ann")
-    bob = _signed_in(second, "bob")
+    ann = signed_in_session(first, "ann", PASSWORD)
+    bob = signed_in_session(second, "bob", PASSWORD)
     with _socket(second, ann) as anns_socket, _socket(first, bob) as bobs_socket:
         assert _conversation(anns_socket)[-1]["type"] == "done"
         assert UserResponse.objects.get().user.username == "ann", "the socket on the other process knows ann"
@@ -123,7 +107,7 @@ def test_with_redis_down_sockets_still_answer_and_the_page_renders_the_answer(se
         redis_server.start()
     # Back by itself: a sign-out reaches sockets on the other process again.
     time.sleep(1)
-    carol = _signed_in(first, "carol")
+    carol = signed_in_session(first, "carol", PASSWORD)
     with _socket(second, carol) as socket:
         assert _conversation(socket)[-1]["type"] == "done"
         _sign_out(first, carol)
