@@ -31,7 +31,7 @@ from insights import analytics
 from insights.conf import setting
 from insights.drafts import EXAMPLES_FETCHED, closest_articles, draft_for, example_questions
 from insights.forms import period_form
-from insights.gaps import resolve_recently_changed_articles
+from insights.gaps import dismiss, resolve_recently_changed_articles, restore
 from insights.models import ArticleHealth, ClusterRun, GapCluster, GapClusterMember, SearchAnalytics
 
 # Spreadsheets run cells that start like a formula: customer text must never be one (CSV injection).
@@ -62,7 +62,7 @@ class QueueStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("answered", "Answered by a newer article"), ("all", "All")]
+        return [("answered", "Answered by a newer article"), ("dismissed", "Dismissed as not a gap"), ("all", "All")]
 
     def choices(self, changelist):
         # The queue (open clusters) is the default, in the place Django gives "All".
@@ -81,6 +81,8 @@ class QueueStatusFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[GapCluster]) -> QuerySet[GapCluster]:
         if self.value() == "answered":
             return queryset.filter(answered_by__isnull=False)
+        if self.value() == "dismissed":
+            return queryset.filter(dismissal__isnull=False)
         if self.value() == "all":
             return queryset
         return queryset.open()
@@ -92,6 +94,7 @@ class GapClusterAdmin(ReadOnlyAdmin):
     list_display_links = None
     list_filter = [QueueStatusFilter]
     list_per_page = 25
+    actions = ["dismiss_gaps", "restore_gaps"]
     fields = ["summary", "nearest_articles", "answered_by", "all_questions"]
     readonly_fields = fields
 
@@ -105,8 +108,8 @@ class GapClusterAdmin(ReadOnlyAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("answered_by")
-            .defer(*(f"answered_by__{name}" for name in LISTING_DEFER))
+            .select_related("answered_by", "dismissal__dismissed_by")
+            .defer(*(f"answered_by__{name}" for name in LISTING_DEFER), "dismissal__centroid")
             .prefetch_related(Prefetch("members", queryset=members[:EXAMPLES_FETCHED], to_attr="top_members"))
         )
 
@@ -114,6 +117,8 @@ class GapClusterAdmin(ReadOnlyAdmin):
         columns = list(self.list_display)
         if request.GET.get("status") in ("answered", "all"):
             columns.append("answered_by_link")
+        if request.GET.get("status") in ("dismissed", "all"):
+            columns.append("dismissed")
         if request.user.has_perm("faq.add_faqdocument"):
             columns.append("draft")
         return columns
@@ -189,6 +194,32 @@ class GapClusterAdmin(ReadOnlyAdmin):
             return "—"
         url = reverse("admin:faq_faqdocument_change", args=[cluster.answered_by.pk])
         return format_html('<a href="{}">{}</a>', url, cluster.answered_by.question)
+
+    def has_dismiss_permission(self, request: HttpRequest) -> bool:
+        # Clusters have no edit form; "change" is the right to dismiss and restore them.
+        return request.user.has_perm("insights.change_gapcluster")
+
+    @admin.action(description="Dismiss as not a gap (until customers ask again)", permissions=["dismiss"])
+    def dismiss_gaps(self, request: HttpRequest, queryset: QuerySet[GapCluster]) -> None:
+        done = dismiss(queryset, user=request.user)
+        self.message_user(
+            request,
+            f"{done} content gap(s) dismissed: they stay out of the queue until a customer asks again.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Return to the queue (undo a dismissal)", permissions=["dismiss"])
+    def restore_gaps(self, request: HttpRequest, queryset: QuerySet[GapCluster]) -> None:
+        done = restore(queryset)
+        self.message_user(request, f"{done} content gap(s) returned to the queue.", messages.SUCCESS)
+
+    @admin.display(description="Dismissed")
+    def dismissed(self, cluster: GapCluster) -> str:
+        if cluster.dismissal is None:
+            return "—"
+        by = cluster.dismissal.dismissed_by
+        when = f"{timezone.localtime(cluster.dismissal.dismissed_at):%Y-%m-%d %H:%M}"
+        return f"{when} by {by.get_username()}" if by else when
 
     @admin.display(description="Draft")
     def draft(self, cluster: GapCluster) -> SafeString:

@@ -9,6 +9,10 @@ A cluster leaves the queue when a published article that customers can read, pub
 after the cluster's last question, reaches the similarity cut-off with the cluster's centre. That is
 checked when the command runs, when an article is saved, and when the queue page is shown (which
 catches bulk publishing, which sends no save signal).
+
+Staff may dismiss a cluster as not a gap. The dismissal outlives the cluster: each run keeps out
+of the queue the clusters whose centre is within INSIGHTS_CLUSTER_SIMILARITY of a dismissed one
+and whose questions were all asked before the dismissal; a customer asking again brings it back.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from faq.models import FaqDocument, Feedback, UserResponse
 from faq.search import similarity_cutoff
 from insights.clustering import CENTRE_BLOCK, Assigner, LeaderClustering, normalise
 from insights.conf import setting
-from insights.models import ClusterRun, GapCluster, GapClusterMember, Reason
+from insights.models import ClusterRun, GapCluster, GapClusterMember, GapDismissal, Reason
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +137,7 @@ def _chunk(rows: list[tuple], dimensions: int) -> Chunk:
 class RunResult:
     run: ClusterRun
     open: int
+    dismissed: int = 0
 
 
 def cluster_questions(*, days: int | None = None, now: datetime | None = None) -> RunResult:
@@ -167,6 +172,7 @@ def cluster_questions(*, days: int | None = None, now: datetime | None = None) -
     rows = {key: np.concatenate(values) if values else np.zeros(0) for key, values in columns.items()}
     clusters, members = _summarise(rows, assigner, leaders.leaders)
     _answered_by_newer_articles(clusters)
+    _dismissed_before(clusters)
 
     with transaction.atomic():
         # One rebuild at a time: an overlapping run waits here, then replaces what this one wrote.
@@ -198,7 +204,11 @@ def cluster_questions(*, days: int | None = None, now: datetime | None = None) -
         run.save(update_fields=["seconds"])
     # Articles saved while this ran were checked against the old queue: check them against the new one.
     resolve_recently_changed_articles()
-    return RunResult(run, sum(1 for cluster in clusters if not cluster.answered_by_id))
+    return RunResult(
+        run,
+        open=sum(1 for cluster in clusters if not cluster.answered_by_id and not cluster.dismissal_id),
+        dismissed=sum(1 for cluster in clusters if cluster.dismissal_id),
+    )
 
 
 def _summarise(rows: dict[str, np.ndarray], assigner: Assigner, leader_keys: list[int]):
@@ -314,6 +324,48 @@ def _answered_by_newer_articles(clusters: list[GapCluster]) -> None:
         if doc >= 0:
             cluster.answered_by_id = doc
             cluster.answered_at = now
+
+
+def _dismissed_before(clusters: list[GapCluster]) -> None:
+    """Keep dismissed gaps dismissed: a cluster near a dismissal, with no question since it."""
+    dismissals = list(GapDismissal.objects.values_list("pk", "dismissed_at", "centroid"))
+    if not clusters or not dismissals:
+        return
+    centres = np.array([cluster.centroid for cluster in clusters], dtype=np.float32)
+    last_asked = np.array([cluster.last_asked.timestamp() for cluster in clusters])
+    ids = np.array([row[0] for row in dismissals], dtype=np.int64)
+    dismissed_at = np.array([row[1].timestamp() for row in dismissals])
+    vectors = normalise(np.array([row[2] for row in dismissals], dtype=np.float32))
+    similarity = centres @ vectors.T  # clusters x dismissals
+    too_far = similarity < setting("INSIGHTS_CLUSTER_SIMILARITY")
+    asked_since = last_asked[:, None] > dismissed_at[None, :]
+    similarity[too_far | asked_since] = -np.inf
+    best = similarity.argmax(axis=1)
+    for cluster, column, value in zip(clusters, best, similarity[np.arange(len(clusters)), best], strict=True):
+        if np.isfinite(value):
+            cluster.dismissal_id = int(ids[column])
+
+
+def dismiss(clusters: QuerySet[GapCluster], *, user) -> int:
+    """Take these clusters out of the queue, and keep similar questions out until asked again."""
+    done = 0
+    with transaction.atomic():
+        plain = clusters.select_related(None).prefetch_related(None)  # the admin's list adds joins
+        for cluster in plain.filter(dismissal__isnull=True).only("pk", "centroid", "questions"):
+            dismissal = GapDismissal.objects.create(
+                centroid=cluster.centroid, dismissed_by=user, questions=cluster.questions
+            )
+            done += GapCluster.objects.filter(pk=cluster.pk).update(dismissal=dismissal)
+    return done
+
+
+def restore(clusters: QuerySet[GapCluster]) -> int:
+    """Undo dismissals: the clusters return to the queue and the dismissals are forgotten."""
+    with transaction.atomic():
+        dismissals = list(clusters.filter(dismissal__isnull=False).values_list("dismissal_id", flat=True))
+        # SET NULL on the clusters that held them.
+        GapDismissal.objects.filter(pk__in=dismissals).delete()
+    return len(dismissals)
 
 
 def can_answer_customers(document: FaqDocument) -> bool:

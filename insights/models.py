@@ -7,7 +7,9 @@ customer who clears their history (or `purge_history`) removes their words from 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from faq.fields import EmbeddingField
 from faq.models import FaqDocument, UserResponse
@@ -44,10 +46,27 @@ class ClusterRun(models.Model):
         return f"{self.clusters} clusters of {self.questions} questions at {self.finished_at:%Y-%m-%d %H:%M}"
 
 
+class GapDismissal(models.Model):
+    """Staff said "not a gap" (job applications, spam, questions the help centre will not answer)
+    for questions like a cluster's. Clusters are rebuilt by every run; this is kept, and a new
+    cluster around the same centre stays out of the queue until a customer asks again after it."""
+
+    centroid = EmbeddingField()
+    dismissed_at = models.DateTimeField(default=timezone.now)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    questions = models.PositiveIntegerField(help_text="How many questions the dismissed cluster held.")
+
+    class Meta:
+        ordering = ["-dismissed_at"]
+
+    def __str__(self) -> str:
+        return f"dismissed {self.dismissed_at:%Y-%m-%d %H:%M} ({self.questions} questions)"
+
+
 class GapClusterQuerySet(models.QuerySet):
     def open(self) -> GapClusterQuerySet:
-        """The queue: clusters no newer article answers yet."""
-        return self.filter(answered_by__isnull=True)
+        """The queue: clusters no newer article answers yet and staff have not dismissed."""
+        return self.filter(answered_by__isnull=True, dismissal__isnull=True)
 
 
 class GapCluster(models.Model):
@@ -71,6 +90,8 @@ class GapCluster(models.Model):
         FaqDocument, null=True, blank=True, on_delete=models.SET_NULL, related_name="answered_gaps"
     )
     answered_at = models.DateTimeField(null=True, blank=True)
+    # Dismissed as not a gap, and nobody has asked again since.
+    dismissal = models.ForeignKey(GapDismissal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     run = models.ForeignKey(ClusterRun, on_delete=models.CASCADE, related_name="gap_clusters")
 
     objects = GapClusterQuerySet.as_manager()

@@ -224,3 +224,58 @@ def test_staff_need_the_view_permission_and_drafting_needs_add_article(client, q
     agent.user_permissions.add(Permission.objects.get(codename="add_faqdocument"))
     client.force_login(User.objects.get(pk=agent.pk))
     assert client.get(draft_url(queue["klarna"])).status_code == 302
+
+
+def _act(client, action: str, *clusters: GapCluster, status: str = ""):
+    """Run an admin action from the queue page (or the page of one status filter, e.g. dismissed)."""
+    url = QUEUE + (f"?status={status}" if status else "")
+    return client.post(url, {"action": action, "_selected_action": [cluster.pk for cluster in clusters]}, follow=True)
+
+
+def _queued() -> set[int]:
+    return set(GapCluster.objects.open().values_list("pk", flat=True))
+
+
+def test_a_dismissed_gap_stays_out_of_the_queue_until_a_customer_asks_again(admin_client, queue):
+    response = _act(admin_client, "dismiss_gaps", queue["islands"])
+    assert "1 content gap(s) dismissed" in response.content.decode()
+    assert _queued() == {queue["klarna"].pk}
+    dismissed = admin_client.get(QUEUE, {"status": "dismissed"})
+    assert [c.pk for c in dismissed.context["cl"].result_list] == [queue["islands"].pk]
+    assert "by admin" in dismissed.content.decode()
+
+    # The queue is rebuilt from the history: the dismissal outlives the cluster it was made on.
+    call_command("cluster_questions", verbosity=0)
+    islands = GapCluster.objects.get(members__response__query=ISLANDS[0])
+    assert islands.dismissal is not None and islands.pk not in _queued()
+
+    # A customer asks again after the dismissal: the gap is back, with the new question.
+    asked(ISLANDS[2], days_ago=0)
+    call_command("cluster_questions", verbosity=0)
+    islands = GapCluster.objects.get(members__response__query=ISLANDS[0])
+    assert islands.dismissal is None and islands.pk in _queued() and islands.questions == 3
+
+
+def test_a_dismissal_can_be_undone_and_then_stays_undone(admin_client, queue):
+    _act(admin_client, "dismiss_gaps", queue["klarna"], queue["islands"])
+    assert _queued() == set()
+
+    response = _act(admin_client, "restore_gaps", queue["klarna"], status="dismissed")
+    assert "1 content gap(s) returned to the queue" in response.content.decode()
+    assert _queued() == {queue["klarna"].pk}
+    call_command("cluster_questions", verbosity=0)
+    assert _queued() == {queue["klarna"].pk}, "the undone dismissal is forgotten; the other one holds"
+
+
+def test_dismissing_needs_the_change_permission(client, queue):
+    agent = User.objects.create_user("viewer", password="pw-123456789", is_staff=True)
+    agent.user_permissions.add(Permission.objects.get(codename="view_gapcluster"))
+    client.force_login(agent)
+    assert "dismiss_gaps" not in client.get(QUEUE).content.decode()
+    _act(client, "dismiss_gaps", queue["klarna"])
+    assert queue["klarna"].pk in _queued()
+
+    agent.user_permissions.add(Permission.objects.get(codename="change_gapcluster"))
+    client.force_login(User.objects.get(pk=agent.pk))
+    _act(client, "dismiss_gaps", queue["klarna"])
+    assert queue["klarna"].pk not in _queued()

@@ -28,5 +28,6 @@ class Command(BaseCommand):
         run = result.run
         self.stdout.write(
             f"clustered {run.questions} question(s) of the last {days} days into {run.clusters} cluster(s): "
-            f"{result.open} in the queue, {run.answered} already answered by a newer article ({run.seconds:.1f} s)"
+            f"{result.open} in the queue, {run.answered} already answered by a newer article, "
+            f"{result.dismissed} dismissed as not a gap ({run.seconds:.1f} s)"
         )
