@@ -21,16 +21,44 @@ def column_dimensions() -> int | None:
     return row[0] if row and row[0] > 0 else None
 
 
-def resize_embedding_column(dimensions: int) -> None:
-    """Old vectors cannot be converted to another size: drop them (reembed refills them)."""
+def vector_tables() -> list[tuple[type, list[str]]]:
+    """Every model with vector columns (EmbeddingField), with those columns."""
+    from django.apps import apps
+
+    from faq.fields import EmbeddingField
+
+    found = []
+    for model in apps.get_models():
+        columns = [field for field in model._meta.concrete_fields if isinstance(field, EmbeddingField)]
+        if columns and not model._meta.proxy:
+            found.append((model, columns))
+    return found
+
+
+def resize_embedding_column(dimensions: int) -> list[str]:
+    """Old vectors cannot be converted to another size, nor compared with a new model's: every
+    vector column is resized and emptied. Nullable ones (articles, question history) keep their
+    rows, which `reembed --all` fills again; tables that hold nothing but vectors derived from the
+    history (`VECTORS_ARE_DERIVED = True`, e.g. the content-gap queue) are emptied, to be rebuilt.
+    Returns what was done, a line per table."""
+    done = []
     with transaction.atomic(), connection.cursor() as cursor:
         # ALTER TABLE refuses to run while deferred foreign-key checks are pending.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"DROP INDEX IF EXISTS {INDEX_NAME}")
-        cursor.execute(
-            "ALTER TABLE faq_documents ALTER COLUMN embedding TYPE vector(%s) USING NULL" % int(dimensions)  # noqa: UP031
-        )
+        for model, fields in vector_tables():
+            table = connection.ops.quote_name(model._meta.db_table)
+            if any(not field.null for field in fields):
+                if not getattr(model, "VECTORS_ARE_DERIVED", False):
+                    raise RuntimeError(f"{table} has a NOT NULL vector column and is not marked VECTORS_ARE_DERIVED")
+                cursor.execute(f"TRUNCATE {table} CASCADE")
+                done.append(f"emptied {model._meta.db_table} (rebuilt from the history)")
+            for field in fields:
+                column = connection.ops.quote_name(field.column)
+                cursor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE vector({int(dimensions)}) USING NULL")
+            done.append(f"resized {model._meta.db_table}.{', '.join(f.column for f in fields)}")
         cursor.execute("UPDATE faq_documents SET embedding_model = '', embedded_hash = ''")
+    return done
 
 
 def rebuild_vector_index() -> None:

@@ -51,6 +51,9 @@ class GapDismissal(models.Model):
     for questions like a cluster's. Clusters are rebuilt by every run; this is kept, and a new
     cluster around the same centre stays out of the queue until a customer asks again after it."""
 
+    # A model change (`reembed --all`) empties this table: a centre from another model matches nothing.
+    VECTORS_ARE_DERIVED = True
+
     centroid = EmbeddingField()
     dismissed_at = models.DateTimeField(default=timezone.now)
     dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -72,6 +75,9 @@ class GapClusterQuerySet(models.QuerySet):
 class GapCluster(models.Model):
     """Similar questions the help centre abstained on, answered with low confidence, or that were
     marked not helpful. Replaced as a whole by each run of `cluster_questions`."""
+
+    # A model change (`reembed --all`) empties the queue; the next `cluster_questions` rebuilds it.
+    VECTORS_ARE_DERIVED = True
 
     # The id of the cluster's first question, so the same input gives the same ids (and links).
     id = models.BigIntegerField(primary_key=True)

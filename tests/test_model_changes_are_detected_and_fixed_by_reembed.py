@@ -5,8 +5,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from faq.models import FaqDocument
+from faq.answers import ask
+from faq.models import FaqDocument, UserResponse
 from faq.vector_schema import check_embedding_configuration, column_dimensions, embedding_problems
+from insights.models import GapCluster
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +25,11 @@ def test_articles_embedded_by_another_model_are_reported_with_the_fixing_command
 
 def test_a_dimension_change_is_reported_and_reembed_all_resizes_the_column(openai_settings, settings):
     FaqDocument.objects.create(question="How do I reset my password?", answer="Use the link.")
+    asked_before = ask("I forgot my password")  # a history row with a 384-dimension vector
+    assert len(UserResponse.objects.get(pk=asked_before.response_id).query_embedding) == 384
+    ask("can I pay with bitcoin")  # an abstained question: a content gap
+    call_command("cluster_questions", verbosity=0)
+    assert GapCluster.objects.exists()
     settings.EMBEDDING_BACKEND = "openai"
     settings.OPENAI_EMBEDDING_MODEL = "small-model"
     settings.EMBEDDING_DIMENSIONS = 64
@@ -32,10 +39,20 @@ def test_a_dimension_change_is_reported_and_reembed_all_resizes_the_column(opena
 
     out = StringIO()
     call_command("reembed", "--all", stdout=out, stderr=StringIO())  # with its progress bar
-    assert "Resized faq_documents.embedding from 384 to 64 dimensions." in out.getvalue()
+    assert "Resized faq_documents.embedding from 384 to 64 dimensions (" in out.getvalue()
     assert "Embedded 1 article(s); 0 failed." in out.getvalue()
     assert column_dimensions() == 64
     assert embedding_problems() == []
     doc = FaqDocument.objects.get()
     assert len(doc.embedding) == 64 and doc.embedding_model == "small-model"
+    # Every vector column follows: stored questions are embedded again, questions can be stored,
+    # the content-gap queue (vectors of the old model) is emptied for the next rebuild.
+    assert "Embedded 2 stored question(s); 0 failed." in out.getvalue()
+    assert "resized user_responses.query_embedding" in out.getvalue()
+    assert len(UserResponse.objects.get(pk=asked_before.response_id).query_embedding) == 64
+    assert not GapCluster.objects.exists()
+    asked_after = ask("I forgot my password")
+    assert len(UserResponse.objects.get(pk=asked_after.response_id).query_embedding) == 64
+    call_command("cluster_questions", verbosity=0)
+    assert GapCluster.objects.exists()
     # The test's transaction rolls the DDL back, leaving vector(384) for the other tests.

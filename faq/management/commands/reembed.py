@@ -1,17 +1,25 @@
-"""python manage.py reembed --missing | --all"""
+"""python manage.py reembed --missing | --all
+
+--all is for a model change: every article, and every stored question (their vectors feed
+recommendations and the content-gap queue), embedded again with the configured model; a change of
+size resizes every vector column first."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from faq.embeddings import reembed_documents
-from faq.models import FaqDocument
+from faq.embeddings import reembed_documents, reembed_history
+from faq.models import FaqDocument, UserResponse
 from faq.vector_schema import column_dimensions, rebuild_vector_index, resize_embedding_column
 
 
 class Command(BaseCommand):
-    help = "Embed articles that are not embedded (--missing), or every article after a model change (--all)."
+    help = (
+        "Embed articles that are not embedded (--missing), or after a model change every article and "
+        "every stored question (--all)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         group = parser.add_mutually_exclusive_group(required=True)
@@ -25,10 +33,11 @@ class Command(BaseCommand):
         resized = False
         if all and column_dimensions() != settings.EMBEDDING_DIMENSIONS:
             old = column_dimensions()
-            resize_embedding_column(settings.EMBEDDING_DIMENSIONS)
+            done = resize_embedding_column(settings.EMBEDDING_DIMENSIONS)
             resized = True
             self.stdout.write(
-                f"Resized faq_documents.embedding from {old} to {settings.EMBEDDING_DIMENSIONS} dimensions."
+                f"Resized faq_documents.embedding from {old} to {settings.EMBEDDING_DIMENSIONS} dimensions "
+                f"({'; '.join(done)})."
             )
         queryset = FaqDocument.objects.all() if all else FaqDocument.objects.not_embedded()
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
@@ -38,5 +47,18 @@ class Command(BaseCommand):
             rebuild_vector_index()
         failed = len(ids) - embedded
         self.stdout.write(f"Embedded {embedded} article(s); {failed} failed.")
+        questions_failed = 0
+        if all:
+            # Questions answered in keyword-only mode (embedding backend down) never had a vector.
+            history = UserResponse.objects.exclude(answer_mode=UserResponse.Mode.KEYWORD)
+            question_ids = list(history.order_by("pk").values_list("pk", flat=True))
+            with tqdm(total=len(question_ids), unit="question", desc="history", disable=no_progress or None) as bar:
+                questions = reembed_history(question_ids, progress=bar.update)
+            questions_failed = len(question_ids) - questions
+            self.stdout.write(f"Embedded {questions} stored question(s); {questions_failed} failed.")
+            if resized and apps.is_installed("insights"):
+                self.stdout.write("Run `python manage.py cluster_questions` to rebuild the content-gap queue.")
         if failed:
             raise CommandError(f"{failed} article(s) could not be embedded; see the log, then run reembed --missing.")
+        if questions_failed:
+            raise CommandError(f"{questions_failed} stored question(s) could not be embedded; run reembed --all again.")
