@@ -12,9 +12,10 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import pytest_asyncio
@@ -105,34 +106,51 @@ def openai_settings(openai_server: OpenAICompatibleServer, settings) -> OpenAICo
 
 
 @contextmanager
-def daphne_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A real Daphne process with this environment; yields its base URL and the process.
+def app_process(
+    argv: Callable[[int], list[str]], env: dict[str, str], *, stop_seconds: float = 10
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The app served by a real process started as `argv(port)` on a free port, with this
+    environment; yields its base URL once /healthz answers, and the process (its log at `log_path`).
 
     Its output goes to a file, not a pipe: nobody reads a pipe while tests run, and a full pipe
     (about 64 KB of request logs) would freeze the server mid-suite."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "supportsite.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tempfile.NamedTemporaryFile(prefix="app-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(argv(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     process.log_path = Path(log.name)  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/healthz", process=process)
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(stop_seconds)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         log.close()
         Path(log.name).unlink(missing_ok=True)
+
+
+def daphne_process(env: dict[str, str]):
+    """A real Daphne process with this environment; yields its base URL and the process."""
+    asgi = "supportsite.asgi:application"
+    return app_process(lambda port: [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), asgi], env)
+
+
+def run_benchmark(script: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run bench/`script` with these arguments and capture its output. No DATA_DIR or DATABASE_URL
+    override: the benchmark joins the suite's database server and makes its own scratch database."""
+    return subprocess.run(
+        [sys.executable, f"bench/{script}", *args],
+        cwd=ROOT,
+        env={**os.environ, "SECRET_KEY": "x"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @contextmanager
@@ -166,6 +184,15 @@ def orm_beside_playwright(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def missing_debian_package(package: str, tests: str) -> NoReturn:
+    """Skip, saying why, when a Debian package the tests drive is absent; under CI (which
+    installs it, see .ci/run) that is a failure instead."""
+    reason = f"Debian's {package} is not installed (apt-get install {package}): {tests} cannot run"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(reason + " and CI=true requires them")
+    pytest.skip(reason)
+
+
 def chromium_path() -> str | None:
     return shutil.which("chromium") or (shutil.which("chromium-browser"))
 
@@ -174,10 +201,7 @@ def chromium_path() -> str | None:
 def browser():
     path = chromium_path()
     if path is None:
-        reason = "Debian's chromium is not installed (apt-get install chromium): browser tests cannot run"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(reason + " and CI=true requires them")
-        pytest.skip(reason)
+        missing_debian_package("chromium", "browser tests")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -305,10 +329,7 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     """A real redis-server for this module's tests (flushed before each by `fresh_redis`)."""
     executable = redis_server_path()
     if executable is None:
-        reason = "Debian's redis-server is not installed (apt-get install redis-server): scale-out tests cannot run"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(reason + " and CI=true requires them")
-        pytest.skip(reason)
+        missing_debian_package("redis-server", "scale-out tests")
     server = RedisServer(executable, tmp_path_factory.mktemp("redis"))
     server.start()
     try:

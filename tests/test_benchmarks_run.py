@@ -7,15 +7,12 @@ database there), so a change that breaks them shows up here, not on the day some
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import run_benchmark
 
 FAQS = [
     {"id": "reset-password", "question": "How do I reset my password?", "answer": "Use the Forgot password link."},
@@ -41,18 +38,6 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    # No DATA_DIR or DATABASE_URL override: the benchmark joins the suite's database server.
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env={**os.environ, "SECRET_KEY": "x"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.mark.timeout(180)
 def test_retrieval_benchmark_prints_quality_cutoff_sweep_and_verdict(tmp_path):
     dataset, other = tmp_path / "tiny", tmp_path / "other"
@@ -67,7 +52,7 @@ def test_retrieval_benchmark_prints_quality_cutoff_sweep_and_verdict(tmp_path):
         [{"qid": f"o{n}", "query": text, "relevant_ids": ["elsewhere"]} for n, text in enumerate(OTHER_DOMAIN)],
     )
 
-    result = _run("bench/retrieval.py", str(dataset), "--ood", str(other))
+    result = run_benchmark("retrieval.py", str(dataset), "--ood", str(other))
 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -87,7 +72,7 @@ def test_retrieval_benchmark_prints_quality_cutoff_sweep_and_verdict(tmp_path):
 
 @pytest.mark.timeout(180)
 def test_search_load_benchmark_runs_against_daphne_without_errors():
-    result = _run("bench/search_load.py", "--articles", "200", "--seconds", "2", "--clients", "1,4")
+    result = run_benchmark("search_load.py", "--articles", "200", "--seconds", "2", "--clients", "1,4")
 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

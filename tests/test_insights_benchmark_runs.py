@@ -3,26 +3,16 @@ own database server; the benchmark makes and drops a scratch database there)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import run_benchmark
 
 
 @pytest.mark.timeout(240)
 def test_the_clustering_benchmark_prints_time_memory_and_an_idempotent_second_run():
-    result = subprocess.run(
-        [sys.executable, "bench/cluster_questions.py", "--questions", "2000", "--phrasings", "60"],
-        cwd=ROOT,
-        env={**os.environ, "SECRET_KEY": "x"},
-        capture_output=True,
-        text=True,
-        timeout=220,
-    )
+    result = run_benchmark("cluster_questions.py", "--questions", "2000", "--phrasings", "60", timeout=220)
 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

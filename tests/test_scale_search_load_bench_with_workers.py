@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from tests.test_benchmarks_run import _run
+from tests.conftest import run_benchmark
 
 
 @pytest.mark.timeout(240)
 def test_search_load_benchmark_runs_against_two_workers_on_one_port():
-    result = _run("bench/search_load.py", "--articles", "100", "--seconds", "2", "--clients", "4", "--workers", "2")
+    result = run_benchmark("search_load.py", "--articles", "100", "--seconds", "2", "--clients", "4", "--workers", "2")
 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

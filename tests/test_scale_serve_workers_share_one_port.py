@@ -8,16 +8,14 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.conftest import ROOT, add_articles, free_port, server_env, wait_for_http
+from tests.conftest import add_articles, app_process, server_env, wait_for_http
 from tests.test_metrics_and_probes import _series
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,26 +46,13 @@ def served(django_db_blocker, fresh_redis, tmp_path):
     (tmp_path / "metrics").mkdir()
     with django_db_blocker.unblock():
         env = server_env(REDIS_URL=fresh_redis.url, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--workers", "2", "--no-migrate", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    process.log_path = Path(log.name)  # type: ignore[attr-defined]
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(base + "/healthz", process=process)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(20)
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
+    # The parent stops its workers before it exits: give it longer than one Daphne.
+    with app_process(
+        lambda port: [sys.executable, "manage.py", "serve", "--workers", "2", "--no-migrate", "--port", str(port)],
+        env,
+        stop_seconds=20,
+    ) as served:
+        yield served
 
 
 def test_two_workers_answer_on_one_port_and_their_metrics_add_up(served):

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import run_benchmark
 
 
 @pytest.mark.timeout(300)
 def test_a_short_soak_loses_no_history_and_refuses_quickly_when_the_pool_is_exhausted():
-    result = subprocess.run(
-        [sys.executable, "bench/soak.py", "--clients", "8", "--seconds", "5"],
-        cwd=ROOT,
-        env={**os.environ, "SECRET_KEY": "x"},
-        capture_output=True,
-        text=True,
-        timeout=280,
-    )
+    result = run_benchmark("soak.py", "--clients", "8", "--seconds", "5", timeout=280)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "verdict: all checks passed" in result.stdout
     assert "0 missing or doubled, 0 rows for refused questions" in result.stdout
