@@ -172,6 +172,8 @@ def cluster_questions(*, days: int | None = None, now: datetime | None = None) -
     rows = {key: np.concatenate(values) if values else np.zeros(0) for key, values in columns.items()}
     clusters, members = _summarise(rows, assigner, leaders.leaders)
     _answered_by_newer_articles(clusters)
+    # A dismissal older than the window can no longer match: every question in it came later.
+    GapDismissal.objects.filter(dismissed_at__lt=since).delete()
     _dismissed_before(clusters)
 
     with transaction.atomic():
@@ -348,15 +350,17 @@ def _dismissed_before(clusters: list[GapCluster]) -> None:
 
 def dismiss(clusters: QuerySet[GapCluster], *, user) -> int:
     """Take these clusters out of the queue, and keep similar questions out until asked again."""
-    done = 0
     with transaction.atomic():
         plain = clusters.select_related(None).prefetch_related(None)  # the admin's list adds joins
-        for cluster in plain.filter(dismissal__isnull=True).only("pk", "centroid", "questions"):
-            dismissal = GapDismissal.objects.create(
-                centroid=cluster.centroid, dismissed_by=user, questions=cluster.questions
-            )
-            done += GapCluster.objects.filter(pk=cluster.pk).update(dismissal=dismissal)
-    return done
+        chosen = list(plain.filter(dismissal__isnull=True).only("pk", "centroid", "questions"))
+        dismissals = GapDismissal.objects.bulk_create(
+            GapDismissal(centroid=cluster.centroid, dismissed_by=user, questions=cluster.questions)
+            for cluster in chosen
+        )
+        for cluster, dismissal in zip(chosen, dismissals, strict=True):
+            cluster.dismissal = dismissal
+        GapCluster.objects.bulk_update(chosen, ["dismissal"])
+    return len(chosen)
 
 
 def restore(clusters: QuerySet[GapCluster]) -> int:

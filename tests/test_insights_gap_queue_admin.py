@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from faq.models import Category, FaqDocument
-from insights.models import GapCluster
+from insights.gaps import cluster_questions
+from insights.models import GapCluster, GapDismissal
 from recommendations.history import clear_history
 from tests.insights_history import ISLANDS, KLARNA, asked, published_long_ago
 
@@ -279,3 +282,12 @@ def test_dismissing_needs_the_change_permission(client, queue):
     client.force_login(User.objects.get(pk=agent.pk))
     _act(client, "dismiss_gaps", queue["klarna"])
     assert queue["klarna"].pk not in _queued()
+
+
+def test_dismissals_older_than_the_window_are_forgotten(admin_client, queue):
+    _act(admin_client, "dismiss_gaps", queue["islands"])
+    cluster_questions(days=90)
+    assert GapDismissal.objects.count() == 1, "still inside the window: kept"
+    # A window that starts after the dismissal: every question in it was asked later.
+    cluster_questions(days=1, now=timezone.now() + timedelta(days=2))
+    assert not GapDismissal.objects.exists()
