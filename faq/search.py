@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connections
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.db.models.query import get_related_populators
+from pgvector import Vector
 
 from faq.embeddings import EmbeddingError, current_model_name, embed_query
 from faq.models import LISTING_DEFER, Category, FaqDocument
@@ -68,15 +71,16 @@ def find_category(name_or_slug: str | None) -> Category | None:
     return category
 
 
-def keyword_query(text: str) -> SearchQuery | None:
-    """Any of the query's words (OR), stemmed and stop-worded by PostgreSQL's english config.
-
-    A question's words rarely all appear in one article, so AND (websearch) finds almost nothing.
-    """
+def keyword_terms(text: str) -> str | None:
+    """Any of the query's words (OR), as a raw tsquery; PostgreSQL's english config stems them and
+    drops stop words. A question's words rarely all appear in one article, so AND (websearch) finds
+    almost nothing."""
     words = _WORD.findall(text.lower())
-    if not words:
-        return None
-    return SearchQuery(" | ".join(dict.fromkeys(words)), search_type="raw", config="english")
+    return " | ".join(dict.fromkeys(words)) if words else None
+
+
+def keyword_query(terms: str) -> SearchQuery:
+    return SearchQuery(terms, search_type="raw", config="english")
 
 
 def search(
@@ -102,38 +106,135 @@ def search(
         hits = _keyword_hits(documents, query, limit)
         return SearchResult(query, hits, answered=False, degraded=degraded, category=category)
 
-    hits = _vector_hits(documents, query, vector, weight=settings.KEYWORD_WEIGHT if ranking == "shipped" else 0.0)
+    weight = settings.KEYWORD_WEIGHT if ranking == "shipped" else 0.0
+    hits = _vector_hits(documents, query, vector, weight=weight, limit=limit)
     cutoff = similarity_cutoff()
     answered = bool(hits) and hits[0].similarity >= cutoff
-    return SearchResult(
-        query, hits[:limit], answered=answered, query_embedding=vector, cutoff=cutoff, category=category
-    )
+    return SearchResult(query, hits, answered=answered, query_embedding=vector, cutoff=cutoff, category=category)
 
 
-def _vector_hits(documents, query: str, vector: list[float], *, weight: float) -> list[Hit]:
-    candidates = documents.nearest(vector)
-    keywords = keyword_query(query) if weight else None
-    if keywords is not None:
-        # Ranked only for the k candidates the index returned, not for the whole table.
-        candidates = candidates.annotate(
-            keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
-        )
+def _vector_hits(documents, query: str, vector: list[float], *, weight: float, limit: int) -> list[Hit]:
+    """The best `limit` of the SEARCH_CANDIDATES nearest articles, re-ranked with the keyword signal."""
+    terms = keyword_terms(query) if weight else None
+    plan = _plan_for(documents, keyword_signal=terms is not None)
     with query_type("vector_search"):
-        rows = list(candidates.defer(*LISTING_DEFER)[: settings.SEARCH_CANDIDATES])
-    hits = []
-    for doc in rows:
-        similarity = 1.0 - float(doc.distance)
-        score = similarity + weight * float(getattr(doc, "keyword_rank", 0.0))
-        hits.append(Hit(doc, similarity, score))
+        rows = plan.fetch(vector, terms)
+    scored = []
+    for row in rows:
+        similarity = 1.0 - float(row[plan.distance_at])
+        keyword_rank = float(row[plan.keyword_rank_at]) if plan.keyword_rank_at is not None else 0.0
+        scored.append((similarity + weight * keyword_rank, similarity, row))
     # Iterative scans in relaxed order may return neighbours slightly out of order: sort here.
-    hits.sort(key=lambda hit: hit.score, reverse=True)
-    return hits
+    scored.sort(key=lambda item: item[0], reverse=True)
+    return [Hit(plan.document(row), similarity, score) for score, similarity, row in scored[:limit]]
+
+
+# --- The nearest-neighbour statement, compiled once per shape ------------------------------------
+#
+# Building and compiling the ORM query (visibility filter, category, cosine distance, keyword rank,
+# deferred columns) cost more than the index scan itself (bench/search_load.py). The statement is
+# therefore compiled once per *shape* with placeholder values in the two slots that change per
+# question, and re-used with the real vector and keywords. The shape key is the caller's queryset
+# filter itself (visible_to's WHERE, any category), so a new visibility rule can never reuse
+# another rule's statement. Only the `limit` best rows become model instances.
+
+_VECTOR_SLOT = "\x01query-vector\x01"
+_KEYWORDS_SLOT = "\x01query-keywords\x01"
+_PLANS: dict[tuple, _Plan] = {}
+_PLANS_MAX = 256
+
+
+class _Plan:
+    def __init__(self, queryset) -> None:
+        self.db = queryset.db
+        compiler = queryset.query.get_compiler(using=self.db)
+        self.sql, params = compiler.as_sql()
+        self.params = list(params)
+        self.vector_slots = [i for i, value in enumerate(self.params) if value == _VECTOR_SLOT]
+        self.keyword_slots = [i for i, value in enumerate(self.params) if value == _KEYWORDS_SLOT]
+        if not self.vector_slots:
+            raise RuntimeError("the nearest-neighbour statement lost its query vector parameter")
+        self.select = compiler.select
+        klass_info = compiler.klass_info
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.model_slice = slice(fields[0], fields[-1] + 1)
+        self.init_list = [column[0].target.attname for column in self.select[self.model_slice]]
+        self.related = get_related_populators(klass_info, self.select, self.db)
+        self.annotations = dict(compiler.annotation_col_map or {})
+        self.distance_at = self.annotations["distance"]
+        self.keyword_rank_at = self.annotations.get("keyword_rank")
+
+    def fetch(self, vector: list[float], terms: str | None) -> list[list]:
+        params = list(self.params)
+        vector_text = Vector(vector).to_text()
+        for i in self.vector_slots:
+            params[i] = vector_text
+        for i in self.keyword_slots:
+            params[i] = terms
+        connection = connections[self.db]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = [list(row) for row in cursor.fetchall()]
+        converters = [
+            (i, converters_, expression)
+            for i, (expression, _sql, _alias) in enumerate(self.select)
+            if (converters_ := connection.ops.get_db_converters(expression) + expression.get_db_converters(connection))
+        ]
+        for row in rows if converters else ():
+            for i, converters_, expression in converters:
+                for convert in converters_:
+                    row[i] = convert(row[i], expression, connection)
+        return rows
+
+    def document(self, row: list) -> FaqDocument:
+        document = self.model.from_db(self.db, self.init_list, row[self.model_slice])
+        for populator in self.related:
+            populator.populate(row, document)
+        for name, at in self.annotations.items():
+            setattr(document, name, row[at])
+        return document
+
+
+def _plan_for(documents, *, keyword_signal: bool) -> _Plan:
+    query = documents.query
+    model = current_model_name()
+    key = (
+        documents.db,
+        query.where,
+        _hashable(query.select_related),
+        tuple(query.annotations),
+        model,
+        keyword_signal,
+        settings.SEARCH_CANDIDATES,
+    )
+    plan = _PLANS.get(key)
+    if plan is None:
+        candidates = documents.nearest(Value(_VECTOR_SLOT), model=model)
+        if keyword_signal:
+            keywords = keyword_query(_KEYWORDS_SLOT)
+            # Ranked only for the k candidates the index returned, not for the whole table.
+            candidates = candidates.annotate(
+                keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
+            )
+        plan = _Plan(candidates.defer(*LISTING_DEFER)[: settings.SEARCH_CANDIDATES])
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
+
+
+def _hashable(value):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
 
 
 def _keyword_hits(documents, query: str, limit: int) -> list[Hit]:
-    keywords = keyword_query(query)
-    if keywords is None:
+    terms = keyword_terms(query)
+    if terms is None:
         return []
+    keywords = keyword_query(terms)
     ranked = (
         documents.filter(search_vector=keywords)
         .annotate(rank=SearchRank(F("search_vector"), keywords, normalization=32))
