@@ -43,7 +43,7 @@ from faq.views import EMPTY_QUERY_MESSAGE, BadInput, cited_documents, clean_cate
 from faq.views import snippet as document_snippet
 from supportsite.channel_layer import join, leave, session_group
 from supportsite.concurrency import in_thread
-from supportsite.db_router import replica_reads
+from supportsite.db_router import replica_failed, replica_reads
 from supportsite.ratelimit import RateLimited, acheck, scope_ip
 
 logger = logging.getLogger(__name__)
@@ -114,11 +114,22 @@ class AnswerConsumer(AsyncJsonWebsocketConsumer):
             await self._error(exc.message)
             return
         try:
-            with replica_reads():
-                await self._answer(query, found)
+            await self._answer_from_a_replica(query, found)
         except Exception:
             logger.exception("streaming an answer failed")
             await self._error("Something went wrong while answering. Please try again, or reload the page.")
+
+    async def _answer_from_a_replica(self, query: str, category: Category | None) -> None:
+        """Read from a replica when there are any; if it turns out to be down before anything was
+        written, answer again from the primary (supportsite/db_router.py)."""
+        with replica_reads() as scope:
+            try:
+                await self._answer(query, category)
+                return
+            except Exception as exc:
+                if scope is None or scope.wrote or not await in_thread(replica_failed)(exc):
+                    raise
+        await self._answer(query, category)
 
     async def _answer(self, query: str, category: Category | None) -> None:
         started = time.perf_counter()

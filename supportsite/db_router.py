@@ -18,11 +18,19 @@ A read goes to a replica only inside a replica scope, and only when nothing belo
 
 One replica is drawn at random per scope, so a page is read from one consistent copy. Replicas
 are kept in step by PostgreSQL's replication, never migrated by Django.
+
+A replica that fails is left out, and its reads go to the primary, until a probe in the background
+reaches it again (every REPLICA_RETRY_SECONDS). The request that found it down is not lost: when
+the failure happened before the request wrote anything, ReplicaReadsMiddleware runs it again on
+the primary (and the websocket consumer does the same for a question).
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,6 +38,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+
+logger = logging.getLogger(__name__)
 
 # Small, per-request and needed fresh right after they change: never read from a replica.
 PRIMARY_ONLY_APPS = frozenset({"auth", "sessions", "contenttypes", "admin", "supportsite"})
@@ -39,6 +49,7 @@ PRIMARY_ONLY_APPS = frozenset({"auth", "sessions", "contenttypes", "admin", "sup
 class _Scope:
     replica: str  # drawn once per scope
     wrote: bool = False
+    failed: bool = False  # the replica turned out to be down during this scope
 
 
 # A mutable object in the context variable: threads that sync_to_async starts copy the context,
@@ -51,15 +62,112 @@ def replicas() -> list[str]:
     return list(getattr(settings, "DATABASE_REPLICAS", ()))
 
 
+class _Health:
+    """Which replicas this process leaves out, and the background probes that bring them back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down: dict[str, float] = {}  # alias -> when to probe it next
+        self._probing: set[str] = set()
+
+    def usable(self, alias: str) -> bool:
+        with self._lock:
+            retry_at = self._down.get(alias)
+            if retry_at is None:
+                return True
+            if time.monotonic() >= retry_at and alias not in self._probing:
+                self._probing.add(alias)
+                threading.Thread(target=self._probe, args=(alias,), name=f"probe-{alias}", daemon=True).start()
+        return False
+
+    def mark_down(self, alias: str, exc: BaseException) -> None:
+        with self._lock:
+            known = alias in self._down
+            self._down[alias] = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+        if not known:
+            from supportsite import metrics
+
+            metrics.REPLICA_DOWN.labels(database=alias).set(1)
+            logger.warning("read replica %s is down (%s): its reads go to the primary", alias, exc)
+            # Its pooled connections died with it: a fresh pool is made when it is used again.
+            try:
+                connections[alias].close_pool()
+            except Exception as close_error:  # closed already by another thread, or never opened
+                logger.debug("closing the pool of %s: %s", alias, close_error)
+
+    def is_down(self, alias: str) -> bool:
+        with self._lock:
+            return alias in self._down
+
+    def _probe(self, alias: str) -> None:
+        try:
+            reachable(alias)
+        except Exception as exc:  # still down: try again later
+            self.mark_down(alias, exc)
+        else:
+            from supportsite import metrics
+
+            with self._lock:
+                self._down.pop(alias, None)
+            metrics.REPLICA_DOWN.labels(database=alias).set(0)
+            logger.warning("read replica %s is back: reads go to it again", alias)
+        finally:
+            with self._lock:
+                self._probing.discard(alias)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._down.clear()
+
+
+health = _Health()
+
+
+def reachable(alias: str) -> None:
+    """Raise unless a new connection to `alias` answers within a second or two (not from its pool,
+    which may hold connections that broke with the server)."""
+    import psycopg
+
+    from supportsite.env import database_url
+
+    entry = settings.DATABASES[alias]
+    with psycopg.connect(database_url(entry), connect_timeout=2, autocommit=True) as probe:
+        probe.execute("SELECT 1")
+
+
 @contextmanager
-def replica_reads() -> Iterator[None]:
-    """Let reads in this block go to one replica (a no-op without replicas)."""
-    available = replicas()
-    token = _scope.set(_Scope(random.choice(available)) if available else None)  # noqa: S311 - load spreading
+def replica_reads() -> Iterator[_Scope | None]:
+    """Let reads in this block go to one replica (a no-op without replicas, or with all of them down)."""
+    available = [alias for alias in replicas() if health.usable(alias)]
+    scope = _Scope(random.choice(available)) if available else None  # noqa: S311 - load spreading
+    token = _scope.set(scope)
     try:
-        yield
+        yield scope
     finally:
         _scope.reset(token)
+
+
+def replica_failed(exc: BaseException) -> bool:
+    """After a database error in a replica scope: was the scope's replica the one down? If so it is
+    left out (see _Health) and True tells the caller that it may run its work again on the
+    primary, which is safe when nothing was written yet (`scope.wrote`)."""
+    scope = _scope.get()
+    if scope is None or not isinstance(exc, outage_errors()):
+        return False
+    try:
+        reachable(scope.replica)
+    except Exception as probe_error:
+        health.mark_down(scope.replica, probe_error)
+        scope.failed = True
+        return True
+    return False  # the replica answers: the failure was elsewhere (the primary, a full pool)
+
+
+def outage_errors() -> tuple[type[BaseException], ...]:
+    from django.db import InterfaceError, OperationalError
+    from psycopg_pool import PoolTimeout
+
+    return (OperationalError, InterfaceError, PoolTimeout)
 
 
 @contextmanager
@@ -133,11 +241,27 @@ class ReplicaReadsMiddleware:
             return self.__acall__(request)
         if not self._wants_replica(request):
             return self.get_response(request)
-        with replica_reads():
+        with replica_reads() as scope:
+            response = self.get_response(request)
+        if self._again_on_the_primary(scope):
             return self.get_response(request)
+        return response
 
     async def __acall__(self, request):
         if not self._wants_replica(request):
             return await self.get_response(request)
-        with replica_reads():
+        with replica_reads() as scope:
+            response = await self.get_response(request)
+        if self._again_on_the_primary(scope):
             return await self.get_response(request)
+        return response
+
+    @staticmethod
+    def _again_on_the_primary(scope: _Scope | None) -> bool:
+        # The replica was found down (process_exception) before the request wrote anything: the
+        # error response is dropped and the request runs once more, outside any replica scope.
+        return scope is not None and scope.failed and not scope.wrote
+
+    def process_exception(self, request, exception):
+        replica_failed(exception)
+        return None  # DatabaseUnavailableMiddleware answers 503 if the request is not run again

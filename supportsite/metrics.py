@@ -57,6 +57,13 @@ REPLICA_POOL_AVAILABLE = Gauge(
     ["database"],
     multiprocess_mode="livesum",
 )
+# 1 while a process leaves a read replica out after finding it down (its reads go to the primary).
+REPLICA_DOWN = Gauge(
+    "database_replica_down",
+    "1 while a read replica is left out because it was found down",
+    ["database"],
+    multiprocess_mode="livemax",
+)
 FEEDBACK = Counter("feedback_total", "Was-this-helpful votes, by value", ["value"])
 NOT_EMBEDDED = Gauge(
     "faq_articles_not_embedded",

@@ -158,6 +158,8 @@ DATABASES = {
 # Read replicas (comma-separated postgresql:// URLs, e.g. PostgreSQL streaming standbys): search,
 # recommendations and pages read from them; writes, sign-ins and a user's own history stay on the
 # primary (supportsite/db_router.py). Each gets its own pool of the same size per process.
+# A replica found down is left out (its reads go to the primary) and probed again this often.
+REPLICA_RETRY_SECONDS = env_float("REPLICA_RETRY_SECONDS", 30.0, minimum=0.1, maximum=3600)
 DATABASE_REPLICAS = []
 for _number, _replica in enumerate(database_urls("DATABASE_REPLICA_URLS"), start=1):
     _replica_options = dict(_replica.pop("OPTIONS"))  # type: ignore[arg-type]

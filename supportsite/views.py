@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from supportsite import metrics
+from supportsite import db_router, metrics
 from supportsite.concurrency import in_thread
 
 logger = logging.getLogger(__name__)
@@ -42,14 +42,19 @@ def _readiness() -> dict[str, str]:
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["vector_extension"] = "unknown"
     for alias in settings.DATABASE_REPLICAS:
-        # Reads are sent to every replica in turn: each must answer for the process to be ready.
+        # A replica that is down costs the process nothing but load on the primary, which then
+        # serves its reads: still ready, and said so.
+        if db_router.health.is_down(alias):
+            checks[f"replica:{alias}"] = "degraded: down, its reads go to the primary"
+            continue
         try:
             with connections[alias].cursor() as cursor:
                 cursor.execute("SELECT 1")
             checks[f"replica:{alias}"] = "ok"
         except Exception as exc:
             metrics.count_connection_error(exc)
-            checks[f"replica:{alias}"] = f"unreachable: {type(exc).__name__}"
+            db_router.health.mark_down(alias, exc)
+            checks[f"replica:{alias}"] = f"degraded: unreachable ({type(exc).__name__}), its reads go to the primary"
     from faq.embeddings import EmbeddingError, get_backend
 
     try:
@@ -63,10 +68,10 @@ def _readiness() -> dict[str, str]:
 @require_GET
 @never_cache
 async def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready for traffic: database (and any read replica) reachable, vector extension present,
-    embedding backend loaded."""
+    """Ready for traffic: database reachable, vector extension present, embedding backend loaded.
+    A read replica that is down is reported as degraded: its reads go to the primary meanwhile."""
     checks = await _readiness()
-    ready = all(value.startswith("ok") for value in checks.values())
+    ready = all(value.startswith(("ok", "degraded")) for value in checks.values())
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
 
 

@@ -12,13 +12,17 @@ import json
 import os
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import psycopg
+import psycopg.conninfo
 import pytest
 import requests
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
+from websockets.sync.client import connect
 
 from faq.models import Category, FaqDocument, UserResponse
 from supportsite import db_router
@@ -117,6 +121,85 @@ def test_a_users_own_history_is_read_from_the_primary_right_after_asking(site, r
 def test_readyz_checks_the_replica_too(site):
     body = requests.get(site + "/readyz", timeout=30).json()
     assert body["status"] == "ready" and body["checks"]["replica:replica1"] == "ok"
+
+
+@contextmanager
+def replica_down(replica_url: str):
+    """The replica refuses connections and drops the ones it had (as a stopped standby would)."""
+    name = psycopg.conninfo.conninfo_to_dict(replica_url)["dbname"]
+    admin = psycopg.conninfo.make_conninfo(replica_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as server:
+        server.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        server.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
+    try:
+        yield
+    finally:
+        with psycopg.connect(admin, autocommit=True) as server:
+            server.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+
+
+def _search_slug(base: str) -> str:
+    response = requests.post(base + "/api/ai_faq_search", json={"query": QUESTION}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["documents"][0]["slug"]
+
+
+def _ws_slug(base: str) -> str:
+    with connect(base.replace("http://", "ws://") + "/ws/answer/", origin=base) as socket:
+        socket.send(json.dumps({"query": QUESTION, "category": None}))
+        while True:
+            frame = json.loads(socket.recv(timeout=60))
+            assert frame["type"] != "error", frame
+            if frame["type"] == "documents":
+                return frame["documents"][0]["url"].rstrip("/").rsplit("/", 1)[1]
+
+
+def _replica_down_gauge(base: str) -> str:
+    text = requests.get(base + "/metrics", timeout=30).text
+    return next(
+        (
+            line.rsplit(" ", 1)[1]
+            for line in text.splitlines()
+            if line.startswith('database_replica_down{database="replica1"}')
+        ),
+        "absent",
+    )
+
+
+def _back_on_the_replica(base: str) -> None:
+    deadline = time.monotonic() + 30
+    while _search_slug(base) != "replica-password-help":
+        assert time.monotonic() < deadline, "reads never went back to the replica"
+        time.sleep(0.5)
+    assert _replica_down_gauge(base) == "0.0"
+    assert requests.get(base + "/readyz", timeout=30).json()["checks"]["replica:replica1"] == "ok"
+
+
+def test_a_replica_going_down_loses_no_request_and_is_used_again_once_back(
+    django_db_blocker, replica_url, primary_articles
+):
+    with daphne_server(django_db_blocker, DATABASE_REPLICA_URLS=replica_url, REPLICA_RETRY_SECONDS="1") as base:
+        assert _search_slug(base) == "replica-password-help", "reads start on the replica"
+        assert _ws_slug(base) == "replica-password-help"
+
+        with replica_down(replica_url):
+            # A websocket question is the first to find it down: answered again from the primary.
+            assert _ws_slug(base) == "reset-password"
+            ready = requests.get(base + "/readyz", timeout=30)
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["replica:replica1"].startswith("degraded"), ready.text
+            assert _replica_down_gauge(base) == "1.0"
+            time.sleep(2)  # past REPLICA_RETRY_SECONDS: the probe fails, and reads stay on the primary
+            assert {_search_slug(base) for _ in range(3)} == {"reset-password"}
+        _back_on_the_replica(base)
+
+        with replica_down(replica_url):
+            # An API call is the first to find it down: run again on the primary, not a 503.
+            assert _search_slug(base) == "reset-password"
+            page = requests.get(base + "/search", params={"q": QUESTION}, timeout=60)
+            assert page.status_code == 200 and "/articles/reset-password/" in page.text
+        _back_on_the_replica(base)
+    assert UserResponse.objects.count() >= 10, "every question was stored on the primary"
 
 
 # The router's rules, one by one (no replica database needed to decide where a read goes).
