@@ -1,4 +1,5 @@
-"""Sign-up, and the signed-in dashboard: history, recommendations, clearing history."""
+"""Sign-up, password resets by email, and the signed-in dashboard: history, recommendations,
+clearing history."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from recommendations.engine import recommend
 from recommendations.history import clear_history, recent_questions
+from supportsite.ratelimit import PASSWORD_RESETS, RateLimited, check, request_ip, too_many_page
 
 
 class SignupForm(UserCreationForm):
@@ -37,6 +40,46 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Welcome! Your questions and recommendations will appear here.")
         return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class ResetPage:
+    """The reset pages that take input: off (404, pointing to support) without EMAIL_HOST, and a
+    form with errors is a 400, as everywhere else on the site."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.PASSWORD_RESET_ENABLED:
+            return render(request, "registration/password_reset_off.html", status=404)
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PasswordResetView(ResetPage, auth_views.PasswordResetView):
+    """ "Forgot your password?": a one-time link by email, when EMAIL_HOST is set.
+
+    The same "check your inbox" page follows whether or not the address has an account, so the
+    form never tells who has one. Requests are limited per IP (RATE_LIMIT_PASSWORD_RESETS): each
+    one mails someone. A failing mail server is logged by Django and the page still follows."""
+
+    def form_valid(self, form):
+        try:
+            check(user=None, ip=request_ip(self.request), kind=PASSWORD_RESETS)
+        except RateLimited as exc:
+            return too_many_page(self.request, exc)
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    def get_context_data(self, **kwargs):
+        minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+        hours, rest = divmod(minutes, 60)
+        lasts = f"{hours} hour{'s' * (hours != 1)}" if hours and not rest else f"{minutes} minutes"
+        return {**super().get_context_data(**kwargs), "link_lasts": lasts}
+
+
+class PasswordResetConfirmView(ResetPage, auth_views.PasswordResetConfirmView):
+    pass
 
 
 @require_GET

@@ -6,4 +6,8 @@ from django.http import HttpRequest
 
 def site(request: HttpRequest) -> dict[str, object]:
     """Settings every page may need: sign-up on or off, where support is."""
-    return {"allow_signup": settings.ALLOW_SIGNUP, "contact_url": settings.SUPPORT_CONTACT_URL}
+    return {
+        "allow_signup": settings.ALLOW_SIGNUP,
+        "password_reset": settings.PASSWORD_RESET_ENABLED,
+        "contact_url": settings.SUPPORT_CONTACT_URL,
+    }

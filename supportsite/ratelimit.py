@@ -37,6 +37,7 @@ from supportsite.shared_cache import Breaker
 QUESTIONS = "questions"
 SUGGESTIONS = "suggestions"
 RECOMMENDATIONS = "recommendations"
+PASSWORD_RESETS = "password_resets"  # noqa: S105 - a counter name; per IP at RATE_LIMIT_PASSWORD_RESETS
 
 logger = logging.getLogger(__name__)
 # After the cache fails, requests go unchecked for CACHE_RETRY_SECONDS before it is tried again.
@@ -136,8 +137,12 @@ def check(*, user, ip: str, kind: str = QUESTIONS) -> None:
 
     if not settings.RATE_LIMITS_ENABLED or getattr(user, "is_staff", False):
         return
-    limits = [("ip", "IP address", ip, parse_rate(settings.RATE_LIMIT_PER_IP, name="RATE_LIMIT_PER_IP"))]
-    if getattr(user, "is_authenticated", False):
+    if kind == PASSWORD_RESETS:
+        per_ip = parse_rate(settings.RATE_LIMIT_PASSWORD_RESETS, name="RATE_LIMIT_PASSWORD_RESETS")
+    else:
+        per_ip = parse_rate(settings.RATE_LIMIT_PER_IP, name="RATE_LIMIT_PER_IP")
+    limits = [("ip", "IP address", ip, per_ip)]
+    if getattr(user, "is_authenticated", False) and kind != PASSWORD_RESETS:
         limits.append(
             ("user", "user", str(user.pk), parse_rate(settings.RATE_LIMIT_PER_USER, name="RATE_LIMIT_PER_USER"))
         )

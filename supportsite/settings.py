@@ -300,6 +300,22 @@ HISTORY_DURABLE_COMMIT = env_bool("HISTORY_DURABLE_COMMIT", False)
 # Customers may create their own accounts at /accounts/signup/.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 
+# --- Email: password resets ----------------------------------------------------------------------
+# With EMAIL_HOST set, "Forgot your password?" mails a one-time link through that SMTP server;
+# without it the help centre offers no reset by email (customers are told to contact support).
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # implicit TLS (port 465)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are alternatives: set at most one of them to true.")
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=0.5, maximum=120)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "help-centre@localhost")
+PASSWORD_RESET_ENABLED = bool(EMAIL_HOST)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=60, maximum=7 * 86400)
+
 # --- Rate limits (supportsite/ratelimit.py) ----------------------------------------------------
 # Questions, suggestions and recommendations are the costly requests (embedding, vector search, the
 # AI provider): each caller gets a budget per window, counted in the default cache (shared through
@@ -310,6 +326,8 @@ RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 RATE_LIMIT_PER_IP = env_rate("RATE_LIMIT_PER_IP", "60/min")
 # Requests per signed-in user or API token owner, across all their addresses; staff are never limited.
 RATE_LIMIT_PER_USER = env_rate("RATE_LIMIT_PER_USER", "30/min")
+# Password-reset emails asked for per IP address (each one sends mail to someone's inbox).
+RATE_LIMIT_PASSWORD_RESETS = env_rate("RATE_LIMIT_PASSWORD_RESETS", "5/hour")
 # Proxies in front of the site that append to X-Forwarded-For; 0 trusts only REMOTE_ADDR, since
 # a client can write any X-Forwarded-For it likes.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)

@@ -71,3 +71,18 @@ def test_manage_py_names_a_bad_pool_size_without_a_traceback(tmp_path):
     assert result.returncode == 2
     assert "DB_POOL_MAX must be a whole number; got 'lots'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"}, "EMAIL_USE_TLS and EMAIL_USE_SSL are alternatives"),
+        ({"EMAIL_PORT": "smtp"}, "EMAIL_PORT must be a whole number"),
+        ({"RATE_LIMIT_PASSWORD_RESETS": "lots"}, "RATE_LIMIT_PASSWORD_RESETS"),
+    ],
+)
+def test_manage_py_names_bad_email_settings_without_a_traceback(tmp_path, overrides, message):
+    result = _manage(tmp_path, SECRET_KEY="x", DATABASE_URL="postgresql://u@127.0.0.1:1/db", **overrides)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
