@@ -26,6 +26,7 @@ from faq.models import LISTING_DEFER, ArticleView, Category, FaqDocument, Feedba
 from faq.popular import categories_with_counts, popular_documents, related_documents
 from faq.search import Hit, SearchResult, UnknownCategory, find_category
 from faq.search import search as search_documents
+from recommendations.engine import recommend
 from supportsite import metrics
 from supportsite.concurrency import in_thread
 from supportsite.ratelimit import SUGGESTIONS, RateLimited, check, request_ip, too_many_page, with_retry_after
@@ -33,6 +34,7 @@ from supportsite.ratelimit import SUGGESTIONS, RateLimited, check, request_ip, t
 SNIPPET_CHARS = 200
 SUGGEST_MIN_CHARS = 3
 SUGGEST_LIMIT = 5
+HOME_PICKS = 3
 COMMENT_MAX_LENGTH = 2000
 EMPTY_QUERY_MESSAGE = "Type a question to search the help centre."
 THANKS = "Thanks for your feedback!"
@@ -149,10 +151,16 @@ def _wants_json(request: HttpRequest) -> bool:
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
+    # A signed-in customer with a history sees a few articles picked from it, each with its reason
+    # (the dashboard has more); without one, the popular articles below are the picks.
+    picks = []
+    if request.user.is_authenticated:
+        picks = [pick for pick in recommend(request.user, limit=HOME_PICKS) if pick.personal]
     context = _search_form_context(
         request,
         categories=categories_with_counts(request.user),
         popular=popular_documents(request.user),
+        picks=picks,
     )
     return render(request, "faq/home.html", context)
 

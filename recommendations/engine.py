@@ -44,6 +44,7 @@ class Recommendation:
     document: FaqDocument
     score: float
     reason: str
+    personal: bool = True  # from the user's own history; False for the popular fallback
 
 
 def recommend(user, *, limit: int = 5) -> list[Recommendation]:
@@ -91,7 +92,8 @@ def popular(user, *, limit: int) -> list[Recommendation]:
     from faq.popular import popular_documents
 
     return [
-        Recommendation(doc, 0.0, "Popular in the last 30 days") for doc in popular_documents(user, days=30, limit=limit)
+        Recommendation(doc, 0.0, "Popular in the last 30 days", personal=False)
+        for doc in popular_documents(user, days=30, limit=limit)
     ]
 
 

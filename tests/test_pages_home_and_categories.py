@@ -148,3 +148,19 @@ def test_opening_an_article_is_kept_in_the_readers_history(help_centre):
     Client().head("/articles/track-order/")  # link checkers are not readers
     views = {(view.document.slug, view.user) for view in ArticleView.objects.all()}
     assert views == {("two-step", ann), ("reset-password", None)}
+
+
+def test_a_signed_in_customer_with_a_history_sees_picks_with_their_reasons_on_the_home_page(help_centre):
+    from faq.answers import ask
+
+    ann = User.objects.create_user("ann")
+    client = Client()
+    client.force_login(ann)
+    assert "Picked for you" not in client.get("/").content.decode(), "no history yet: the popular list is enough"
+
+    ask("I forgot my password", user=ann)
+    page = client.get("/").content.decode()
+    assert "Picked for you" in page
+    assert "Because you asked \u201cI forgot my password\u201d" in page
+    assert 'href="/dashboard/"' in page
+    assert "Picked for you" not in Client().get("/").content.decode(), "anonymous readers get no picks"
