@@ -164,6 +164,14 @@ class _Plan:
         self.annotations = dict(compiler.annotation_col_map or {})
         self.distance_at = self.annotations["distance"]
         self.keyword_rank_at = self.annotations.get("keyword_rank")
+        # Which columns convert (the float annotations), found once; they are called with the
+        # connection of the thread that runs the statement.
+        connection = compiler.connection
+        self.converters = [
+            (i, found, expression)
+            for i, (expression, _sql, _alias) in enumerate(self.select)
+            if (found := connection.ops.get_db_converters(expression) + expression.get_db_converters(connection))
+        ]
 
     def fetch(self, vector: list[float], terms: str | None) -> list[list]:
         params = list(self.params)
@@ -176,14 +184,9 @@ class _Plan:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = [list(row) for row in cursor.fetchall()]
-        converters = [
-            (i, converters_, expression)
-            for i, (expression, _sql, _alias) in enumerate(self.select)
-            if (converters_ := connection.ops.get_db_converters(expression) + expression.get_db_converters(connection))
-        ]
-        for row in rows if converters else ():
-            for i, converters_, expression in converters:
-                for convert in converters_:
+        for row in rows if self.converters else ():
+            for i, converters, expression in self.converters:
+                for convert in converters:
                     row[i] = convert(row[i], expression, connection)
         return rows
 

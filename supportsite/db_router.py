@@ -115,10 +115,6 @@ class _Health:
             with self._lock:
                 self._probing.discard(alias)
 
-    def reset(self) -> None:
-        with self._lock:
-            self._down.clear()
-
 
 health = _Health()
 
@@ -128,10 +124,9 @@ def reachable(alias: str) -> None:
     which may hold connections that broke with the server)."""
     import psycopg
 
-    from supportsite.env import database_url
-
-    entry = settings.DATABASES[alias]
-    with psycopg.connect(database_url(entry), connect_timeout=2, autocommit=True) as probe:
+    # Django's own parameters for this alias (host, credentials, sslmode and other OPTIONS).
+    params = {**connections[alias].get_connection_params(), "connect_timeout": 2, "autocommit": True}
+    with psycopg.connect(**params) as probe:
         probe.execute("SELECT 1")
 
 
@@ -151,8 +146,10 @@ def replica_failed(exc: BaseException) -> bool:
     """After a database error in a replica scope: was the scope's replica the one down? If so it is
     left out (see _Health) and True tells the caller that it may run its work again on the
     primary, which is safe when nothing was written yet (`scope.wrote`)."""
+    from supportsite.middleware import DATABASE_OUTAGES
+
     scope = _scope.get()
-    if scope is None or not isinstance(exc, outage_errors()):
+    if scope is None or not isinstance(exc, DATABASE_OUTAGES):
         return False
     try:
         reachable(scope.replica)
@@ -161,13 +158,6 @@ def replica_failed(exc: BaseException) -> bool:
         scope.failed = True
         return True
     return False  # the replica answers: the failure was elsewhere (the primary, a full pool)
-
-
-def outage_errors() -> tuple[type[BaseException], ...]:
-    from django.db import InterfaceError, OperationalError
-    from psycopg_pool import PoolTimeout
-
-    return (OperationalError, InterfaceError, PoolTimeout)
 
 
 @contextmanager

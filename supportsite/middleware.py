@@ -157,7 +157,7 @@ class SessionMiddleware(on_event_loop(_sessions.SessionMiddleware)):
 DATABASE_DOWN = "Our database is not answering right now. Please try again in a few seconds."
 # What a database outage looks like from here: a refused or dropped connection, or no free
 # connection in the pool within DB_POOL_TIMEOUT.
-_OUTAGES: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, PoolTimeout, TooManyRequests)
+DATABASE_OUTAGES: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, PoolTimeout, TooManyRequests)
 
 
 class DatabaseUnavailableMiddleware(HybridMiddleware):
@@ -168,7 +168,7 @@ class DatabaseUnavailableMiddleware(HybridMiddleware):
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, _OUTAGES):
+        if not isinstance(exception, DATABASE_OUTAGES):
             return None
         from supportsite import metrics
 

@@ -37,7 +37,11 @@ from supportsite.shared_cache import Breaker
 QUESTIONS = "questions"
 SUGGESTIONS = "suggestions"
 RECOMMENDATIONS = "recommendations"
-PASSWORD_RESETS = "password_resets"  # noqa: S105 - a counter name; per IP at RATE_LIMIT_PASSWORD_RESETS
+PASSWORD_RESETS = "password_resets"  # noqa: S105 - a counter name, not a secret
+# The setting that limits each kind per IP (others: RATE_LIMIT_PER_IP), and the kinds also counted
+# per signed-in user (RATE_LIMIT_PER_USER). A reset email is asked for before signing in.
+_PER_IP_SETTING = {PASSWORD_RESETS: "RATE_LIMIT_PASSWORD_RESETS"}
+_PER_USER_KINDS = frozenset({QUESTIONS, SUGGESTIONS, RECOMMENDATIONS})
 
 logger = logging.getLogger(__name__)
 # After the cache fails, requests go unchecked for CACHE_RETRY_SECONDS before it is tried again.
@@ -137,12 +141,9 @@ def check(*, user, ip: str, kind: str = QUESTIONS) -> None:
 
     if not settings.RATE_LIMITS_ENABLED or getattr(user, "is_staff", False):
         return
-    if kind == PASSWORD_RESETS:
-        per_ip = parse_rate(settings.RATE_LIMIT_PASSWORD_RESETS, name="RATE_LIMIT_PASSWORD_RESETS")
-    else:
-        per_ip = parse_rate(settings.RATE_LIMIT_PER_IP, name="RATE_LIMIT_PER_IP")
-    limits = [("ip", "IP address", ip, per_ip)]
-    if getattr(user, "is_authenticated", False) and kind != PASSWORD_RESETS:
+    ip_setting = _PER_IP_SETTING.get(kind, "RATE_LIMIT_PER_IP")
+    limits = [("ip", "IP address", ip, parse_rate(getattr(settings, ip_setting), name=ip_setting))]
+    if getattr(user, "is_authenticated", False) and kind in _PER_USER_KINDS:
         limits.append(
             ("user", "user", str(user.pk), parse_rate(settings.RATE_LIMIT_PER_USER, name="RATE_LIMIT_PER_USER"))
         )
