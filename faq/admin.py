@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from faq.embeddings import reembed_documents
 from faq.markdown import render_markdown
 from faq.models import Category, FaqDocument
+from faq.reembedding import reembed_documents
 
 SIMILAR_ARTICLES = 5
 # MiniLM puts rewordings of the same question above 0.9 and merely related articles well below.

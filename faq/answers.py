@@ -146,34 +146,122 @@ def wants_generation() -> bool:
     return settings.ANSWER_MODE == "openai" and bool(settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL)
 
 
-def ask(
+# --- The one answer pipeline ----------------------------------------------------------------------
+#
+# search -> decide (degraded / abstain / answer) -> write (extractive, generated, or streamed piece by
+# piece; any provider trouble falls back to the extractive text) -> one history row. The API and the
+# search page take the final Answer (ask); the websocket turns each step into a frame (answer_steps).
+
+
+@dataclass
+class Found:
+    """The search is done: the articles are known, the answer is not written yet."""
+
+    result: SearchResult
+
+
+@dataclass
+class Piece:
+    """A piece of a generated answer, as the provider sent it."""
+
+    text: str
+
+
+@dataclass
+class Replaced:
+    """The answer's whole text: the extractive answer, or the fallback after a provider error."""
+
+    text: str
+
+
+@dataclass
+class Done:
+    """The answer is final and its history row stored."""
+
+    answer: Answer
+
+
+Step = Found | Piece | Replaced | Done
+
+
+def answer_steps(
     query: str,
     *,
     user=None,
     category: Category | None = None,
     request_id: str | None = None,
-    generate_answer: bool = True,
-    record: bool = True,
-) -> Answer:
-    """Search, write the answer, and store one row of history. Never raises for provider trouble."""
+    streaming: bool = False,
+) -> Iterator[Step]:
+    """Answer one question step by step; the last step is Done. Never raises for provider trouble.
+
+    `streaming` writes a generated answer piece by piece (Piece steps) instead of in one call."""
     started = time.perf_counter()
     result = search(query, user=user, category=category)
-    request_id = request_id or uuid.uuid4().hex
+    yield Found(result)
+    answer = _decide(query, result, request_id or uuid.uuid4().hex)
+    if answer.answered and wants_generation():
+        if streaming:
+            yield from _stream_into(answer)
+        else:
+            _generate_into(answer)
+    elif answer.answered and streaming:
+        yield Replaced(answer.text)
+    answer.response_id = record_answer(answer, user=user, started=started)
+    yield Done(answer)
+
+
+def ask(query: str, *, user=None, category: Category | None = None, request_id: str | None = None) -> Answer:
+    """Search, write the answer, and store one row of history. Never raises for provider trouble."""
+    for step in answer_steps(query, user=user, category=category, request_id=request_id):
+        if isinstance(step, Done):
+            return step.answer
+    raise AssertionError("answer_steps ends with Done")  # pragma: no cover
+
+
+def _decide(query: str, result: SearchResult, request_id: str) -> Answer:
+    """The answer before any provider writes it: degraded, abstained, or the extractive text."""
     if result.degraded:
-        answer = Answer(DEGRADED_TEXT, False, UserResponse.Mode.KEYWORD, result, request_id)
-    elif not result.answered:
-        answer = Answer(ABSTAIN_TEXT, False, UserResponse.Mode.EXTRACTIVE, result, request_id)
-    else:
-        answer = Answer(extractive_text(query, result.hits[0]), True, UserResponse.Mode.EXTRACTIVE, result, request_id)
-        if generate_answer and wants_generation():
-            try:
-                answer.text = generate(query, result.hits)
-                answer.mode = UserResponse.Mode.OPENAI
-            except Exception as exc:  # openai errors, timeouts, rate limits, empty output
-                count_fallback(answer, exc)
-    if record:
-        answer.response_id = record_answer(answer, user=user, started=started)
-    return answer
+        return Answer(DEGRADED_TEXT, False, UserResponse.Mode.KEYWORD, result, request_id)
+    if not result.answered:
+        return Answer(ABSTAIN_TEXT, False, UserResponse.Mode.EXTRACTIVE, result, request_id)
+    return Answer(extractive_text(query, result.hits[0]), True, UserResponse.Mode.EXTRACTIVE, result, request_id)
+
+
+def _generate_into(answer: Answer) -> None:
+    try:
+        answer.text = generate(answer.search.query, answer.search.hits)
+        answer.mode = UserResponse.Mode.OPENAI
+    except Exception as exc:  # openai errors, timeouts, rate limits, empty output
+        count_fallback(answer, exc)
+
+
+def _stream_into(answer: Answer) -> Iterator[Step]:
+    """Stream the provider's answer; on any provider error, replace it with the extractive one."""
+    written: list[str] = []
+    try:
+        for piece in stream(answer.search.query, answer.search.hits):
+            written.append(piece)
+            yield Piece(piece)
+        text = "".join(written).strip()
+        if not text:
+            raise ValueError("the model returned an empty answer")
+    except Exception as exc:  # openai errors, timeouts, rate limits, empty output
+        count_fallback(answer, exc)
+        yield Replaced(answer.text)
+        return
+    answer.text, answer.mode = text, UserResponse.Mode.OPENAI
+
+
+def cited_documents(answer: Answer) -> list:
+    """The articles an answer came from: the best one, plus (for a generated answer) the other
+    articles the model was given that were also close enough to answer on their own."""
+    result = answer.search
+    if not answer.answered or not result.hits:
+        return []
+    if answer.mode != UserResponse.Mode.OPENAI:
+        return [result.hits[0].document]
+    given = result.hits[: settings.ANSWER_SOURCES]
+    return [hit.document for i, hit in enumerate(given) if i == 0 or hit.similarity >= result.cutoff]
 
 
 def record_answer(answer: Answer, *, user, started: float) -> int:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from pydantic import ConfigDict, field_validator
 
 from faq.answers import Answer, ask
-from faq.search import UnknownCategory, find_category
+from faq.inputs import BadInput, clean_category_name, clean_query, find_category
+from faq.serializers import document_json
 from supportsite.api_errors import REFUSALS, error_responses
 from supportsite.concurrency import in_thread
+from supportsite.db_router import reads_catalogue
 from supportsite.identity import resolve_caller
 from supportsite.ratelimit import check, request_ip
 
@@ -28,16 +30,7 @@ class SearchIn(Schema):
     @field_validator("query")
     @classmethod
     def query_is_a_real_question(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("query must not contain NUL bytes")
-        value = value.strip()
-        if not value:
-            raise ValueError("query must not be empty")
-        if len(value) > settings.QUERY_MAX_LENGTH:
-            raise ValueError(
-                f"query is {len(value)} characters; the limit is {settings.QUERY_MAX_LENGTH} (QUERY_MAX_LENGTH)"
-            )
-        return value
+        return clean_query(value, required=True)  # faq/inputs.py: the same rules as the pages
 
     @field_validator("user_id")
     @classmethod
@@ -48,10 +41,8 @@ class SearchIn(Schema):
 
     @field_validator("category")
     @classmethod
-    def category_is_short(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 140 or "\x00" in value):
-            raise ValueError("category must be a category slug or name (at most 140 characters)")
-        return value or None
+    def category_is_a_name(cls, value: str | None) -> str | None:
+        return clean_category_name(value) or None
 
 
 class DocumentOut(Schema):
@@ -73,14 +64,7 @@ class SearchOut(Schema):
 
 def documents_out(request: HttpRequest, answer: Answer) -> list[DocumentOut]:
     return [
-        DocumentOut(
-            id=hit.document.pk,
-            slug=hit.document.slug,
-            question=hit.document.question,
-            category=hit.document.category.name if hit.document.category else None,
-            similarity=round(hit.similarity, 4),
-            url=request.build_absolute_uri(hit.document.get_absolute_url()),
-        )
+        DocumentOut(**document_json(hit.document, request=request, similarity=round(hit.similarity, 4)))
         for hit in answer.search.hits
     ]
 
@@ -89,9 +73,10 @@ def documents_out(request: HttpRequest, answer: Answer) -> list[DocumentOut]:
 def _answer(request: HttpRequest, payload: SearchIn) -> Answer:
     caller = resolve_caller(request, payload.user_id)
     try:
-        category = find_category(payload.category)
-    except UnknownCategory as exc:
-        raise HttpError(422, f"{exc}: use a category slug or name from the help centre") from None
+        # A category the caller may not read is answered exactly like one that does not exist.
+        category = find_category(payload.category, user=caller.user)
+    except BadInput as exc:
+        raise HttpError(422, f"category: {exc}") from None
     # Before ask(): a refused question is neither answered nor stored in the history.
     check(user=caller.principal, ip=request_ip(request))
     return ask(payload.query, user=caller.user, category=category, request_id=request.request_id)
@@ -102,6 +87,7 @@ def _answer(request: HttpRequest, payload: SearchIn) -> Answer:
     response={200: SearchOut, **error_responses(*REFUSALS)},
     summary="Answer a customer question from the FAQ articles",
 )
+@decorate_view(reads_catalogue)  # it may read a replica (supportsite/db_router.py)
 async def ai_faq_search(request: HttpRequest, payload: SearchIn) -> SearchOut:
     """Search the articles the caller may see. `answered` is false when no article is close enough:
     the response then says so and `documents` holds the closest articles. Every call is stored in

@@ -9,4 +9,9 @@ class FaqConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the check that compares the stored vectors with the configured model.
-        from faq import vector_schema  # noqa: F401
+        from faq import readiness, vector_schema  # noqa: F401
+        from supportsite import readiness as site_readiness
+
+        site_readiness.register("vector_extension", readiness.vector_extension)
+        site_readiness.register("embedding_backend", readiness.embedding_backend)
+        site_readiness.refresh_gauge(readiness.count_not_embedded)

@@ -20,27 +20,15 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-import uuid
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from faq.answers import (
-    ABSTAIN_TEXT,
-    DEGRADED_TEXT,
-    Answer,
-    count_fallback,
-    extractive_text,
-    record_answer,
-    stream,
-    wants_generation,
-)
+from faq.answers import Done, Found, Piece, Replaced, Step, answer_steps, cited_documents
+from faq.inputs import BadInput, clean_query, find_category
 from faq.markdown import render_markdown
-from faq.models import Category, UserResponse
-from faq.search import Hit, SearchResult, search
-from faq.views import EMPTY_QUERY_MESSAGE, BadInput, cited_documents, clean_category, clean_query, document_json
-from faq.views import snippet as document_snippet
+from faq.models import Category
+from faq.serializers import document_json, snippet
 from supportsite.channel_layer import join, leave, session_group
 from supportsite.concurrency import in_thread
 from supportsite.db_router import replica_failed, replica_reads
@@ -54,8 +42,8 @@ _FORMAT_HELP = 'Send the question as JSON: {"query": "your question", "category"
 _END = object()
 
 
-def _next_piece(pieces):
-    return next(pieces, _END)
+def _next_step(steps):
+    return next(steps, _END)
 
 
 SIGNED_OUT_MESSAGE = "You signed out, so this connection was closed. Reload the page to ask again."
@@ -87,7 +75,7 @@ class AnswerConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to be a question
             await self._error(_FORMAT_HELP)
             return
         await self.receive_json(content)
@@ -100,16 +88,15 @@ class AnswerConsumer(AsyncJsonWebsocketConsumer):
         if category is not None and not isinstance(category, str):
             await self._error("The category must be a category's short name, or null for all of them.")
             return
+        user = self.scope.get("user")
         try:
-            query = clean_query(content["query"])
-            if not query:
-                raise BadInput(EMPTY_QUERY_MESSAGE)
-            found = await in_thread(clean_category)(category)
+            query = clean_query(content["query"], required=True)
+            found = await in_thread(find_category)(category, user=user)
         except BadInput as exc:
             await self._error(str(exc))
             return
         try:
-            await acheck(user=self.scope.get("user"), ip=scope_ip(self.scope))
+            await acheck(user=user, ip=scope_ip(self.scope))
         except RateLimited as exc:
             await self._error(exc.message)
             return
@@ -132,61 +119,36 @@ class AnswerConsumer(AsyncJsonWebsocketConsumer):
         await self._answer(query, category)
 
     async def _answer(self, query: str, category: Category | None) -> None:
-        started = time.perf_counter()
-        # AuthMiddlewareStack (supportsite/routing.py) resolves the session's user; without it: anonymous.
-        user = self.scope.get("user")
-        result: SearchResult = await in_thread(search)(query, user=user, category=category)
-        documents = await in_thread(_documents_json)(result.hits)
-        await self.send_json({"type": "documents", "documents": documents, "answered": result.answered})
-
-        answer = Answer(ABSTAIN_TEXT, False, UserResponse.Mode.EXTRACTIVE, result, uuid.uuid4().hex)
-        if result.degraded:
-            answer.text, answer.mode = DEGRADED_TEXT, UserResponse.Mode.KEYWORD
-        elif result.answered:
-            answer.answered = True
-            answer.text = extractive_text(query, result.hits[0])
-            if wants_generation():
-                await self._generate(answer)
-            else:
-                await self.send_json({"type": "replace", "text": answer.text})
-
-        answer.response_id = await in_thread(record_answer)(answer, user=user, started=started)
-        sources = cited_documents(answer.mode, result) if answer.answered else []
-        await self.send_json(
-            {
-                "type": "done",
-                "answer_mode": answer.mode,
-                "answered": answer.answered,
-                "text": answer.text,
-                # Sanitised by nh3: the only HTML the page ever inserts.
-                "html": render_markdown(answer.text) if answer.answered else "",
-                "response_id": answer.response_id,
-                "sources": [document_json(document) for document in sources],
-                "contact_url": settings.SUPPORT_CONTACT_URL,
-            }
-        )
-
-    async def _generate(self, answer: Answer) -> None:
-        """Stream the provider's answer; on any provider error, replace it with the extractive one."""
-        pieces = stream(answer.search.query, answer.search.hits)
-        next_piece = in_thread(_next_piece)
-        written: list[str] = []
-        try:
-            while (piece := await next_piece(pieces)) is not _END:
-                written.append(piece)
-                await self.send_json({"type": "chunk", "text": piece})
-            text = "".join(written).strip()
-            if not text:
-                raise ValueError("the model returned an empty answer")
-        except Exception as exc:  # openai errors, timeouts, rate limits, empty output
-            count_fallback(answer, exc)
-            await self.send_json({"type": "replace", "text": answer.text})
-            return
-        answer.text, answer.mode = text, UserResponse.Mode.OPENAI
+        # The ASGI application's AuthMiddlewareStack resolves the session's user; without it: anonymous.
+        steps = answer_steps(query, user=self.scope.get("user"), category=category, streaming=True)
+        next_step = in_thread(_next_step)
+        while (step := await next_step(steps)) is not _END:
+            await self.send_json(_frame(step))
 
     async def _error(self, message: str) -> None:
         await self.send_json({"type": "error", "message": message})
 
 
-def _documents_json(hits: list[Hit]) -> list[dict]:
-    return [{**document_json(hit.document), "snippet": document_snippet(hit.document)} for hit in hits]
+def _frame(step: Step) -> dict:
+    """A step of faq.answers.answer_steps as the frame the page reads (see the module doc)."""
+    if isinstance(step, Found):
+        documents = [document_json(hit.document, snippet=snippet(hit.document)) for hit in step.result.hits]
+        return {"type": "documents", "documents": documents, "answered": step.result.answered}
+    if isinstance(step, Piece):
+        return {"type": "chunk", "text": step.text}
+    if isinstance(step, Replaced):
+        return {"type": "replace", "text": step.text}
+    if isinstance(step, Done):
+        answer = step.answer
+        return {
+            "type": "done",
+            "answer_mode": answer.mode,
+            "answered": answer.answered,
+            "text": answer.text,
+            # Sanitised by nh3: the only HTML the page ever inserts.
+            "html": render_markdown(answer.text) if answer.answered else "",
+            "response_id": answer.response_id,
+            "sources": [document_json(document) for document in cited_documents(answer)],
+            "contact_url": settings.SUPPORT_CONTACT_URL,
+        }
+    raise TypeError(f"unknown answer step {step!r}")

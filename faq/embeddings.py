@@ -14,16 +14,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 from django.conf import settings
 
 from supportsite import metrics
 from supportsite.shared_cache import Breaker
-
-if TYPE_CHECKING:
-    from faq.models import FaqDocument
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +270,21 @@ def embed_query(text: str) -> list[float]:
     return vector
 
 
-def embed_documents(documents: Sequence[FaqDocument]) -> int:
+class Embeddable(Protocol):
+    """What embed_documents needs of a row (an article; the models import this module, not the reverse)."""
+
+    embedding: list[float] | None
+    embedding_model: str
+    embedded_hash: str
+
+    @property
+    def embedding_text(self) -> str: ...
+
+    @property
+    def text_hash(self) -> str: ...
+
+
+def embed_documents(documents: Sequence[Embeddable]) -> int:
     """Set embedding fields on unsaved documents; on failure mark them "not embedded".
 
     Returns how many were embedded. The caller saves them (one save or a bulk write).
@@ -295,46 +306,3 @@ def embed_documents(documents: Sequence[FaqDocument]) -> int:
         doc.embedding_model = model
         doc.embedded_hash = doc.text_hash
     return len(documents)
-
-
-def reembed_documents(ids: Sequence[int], *, batch_size: int = 128, progress=None) -> int:
-    """Embed the given articles again, batch by batch; returns how many were embedded.
-
-    A failed batch keeps the vectors it had: an outage never wipes good vectors.
-    """
-    from faq.models import FaqDocument
-
-    embedded = 0
-    for start in range(0, len(ids), batch_size):
-        docs = list(FaqDocument.objects.filter(pk__in=ids[start : start + batch_size]))
-        done = embed_documents(docs)
-        if done:
-            FaqDocument.objects.bulk_update(docs, ["embedding", "embedding_model", "embedded_hash"])
-        embedded += done
-        if progress is not None:
-            progress(len(docs))
-    return embedded
-
-
-def reembed_history(ids: Sequence[int], *, batch_size: int = 256, progress=None) -> int:
-    """Embed stored questions again with the current model (after a model change the old vectors
-    mean nothing to the new one): recommendations and the content-gap queue read them.
-
-    A failed batch is left as it was and counted out; returns how many were embedded."""
-    from faq.models import UserResponse
-
-    embedded = 0
-    for start in range(0, len(ids), batch_size):
-        rows = list(UserResponse.objects.filter(pk__in=ids[start : start + batch_size]).only("pk", "query"))
-        try:
-            vectors = embed_texts([row.query for row in rows])
-        except EmbeddingError as exc:
-            logger.warning("could not embed %d stored question(s) again: %s", len(rows), exc)
-        else:
-            for row, vector in zip(rows, vectors, strict=True):
-                row.query_embedding = vector
-            UserResponse.objects.bulk_update(rows, ["query_embedding"])
-            embedded += len(rows)
-        if progress is not None:
-            progress(len(rows))
-    return embedded

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import F, Q, Value
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.db.models.query import get_related_populators
 from pgvector import Vector
@@ -25,12 +25,6 @@ from supportsite.metrics import query_type
 
 RANKINGS = ("shipped", "vector", "keyword")
 _WORD = re.compile(r"\w+")
-
-
-class UnknownCategory(ValueError):
-    def __init__(self, category: str) -> None:
-        super().__init__(f"unknown category {category!r}")
-        self.category = category
 
 
 @dataclass
@@ -50,25 +44,11 @@ class SearchResult:
     cutoff: float = 0.0
     category: Category | None = None
 
-    @property
-    def best(self) -> Hit | None:
-        return self.hits[0] if self.hits else None
-
 
 def similarity_cutoff() -> float:
     if settings.SIMILARITY_CUTOFF >= 0:
         return settings.SIMILARITY_CUTOFF
     return settings.SIMILARITY_CUTOFFS.get(current_model_name(), 0.45)
-
-
-def find_category(name_or_slug: str | None) -> Category | None:
-    """The category a caller named (slug or name, any case); UnknownCategory if there is none."""
-    if not name_or_slug:
-        return None
-    category = Category.objects.filter(Q(slug=name_or_slug) | Q(name__iexact=name_or_slug)).first()
-    if category is None:
-        raise UnknownCategory(name_or_slug)
-    return category
 
 
 def keyword_terms(text: str) -> str | None:

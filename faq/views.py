@@ -9,86 +9,35 @@ only: a HEAD (link checkers) must not ask a question and store it in the history
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import Truncator
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from faq.answers import Answer, ask, wants_generation
-from faq.markdown import plain_text, render_markdown
+from faq.answers import Answer, ask, cited_documents, wants_generation
+from faq.inputs import EMPTY_QUERY, BadInput, clean_query, find_category, query_params
+from faq.markdown import render_markdown
 from faq.models import LISTING_DEFER, ArticleView, Category, FaqDocument, Feedback, UserResponse
 from faq.popular import categories_with_counts, popular_documents, related_documents
-from faq.search import Hit, SearchResult, UnknownCategory, find_category
+from faq.search import Hit
 from faq.search import search as search_documents
+from faq.serializers import document_json, snippet
 from recommendations.engine import recommend
 from supportsite import metrics
 from supportsite.concurrency import in_thread
+from supportsite.errors import json_error, wants_json
 from supportsite.ratelimit import SUGGESTIONS, RateLimited, check, request_ip, too_many_page, with_retry_after
 
-SNIPPET_CHARS = 200
 SUGGEST_MIN_CHARS = 3
 SUGGEST_LIMIT = 5
 HOME_PICKS = 3
 COMMENT_MAX_LENGTH = 2000
-EMPTY_QUERY_MESSAGE = "Type a question to search the help centre."
 THANKS = "Thanks for your feedback!"
-
-
-class BadInput(ValueError):
-    """A request the help centre cannot use; the message is shown to the person who sent it."""
-
-
-def query_params(request: HttpRequest) -> dict[str, str]:
-    """The address's parameters, decoded strictly: Django would turn bytes such as %ff into
-    "\ufffd" and search for that, so invalid text is refused here instead."""
-    try:
-        parsed = parse_qs(request.META.get("QUERY_STRING", ""), encoding="utf-8", errors="strict")
-    except UnicodeDecodeError:
-        raise BadInput("The address contains bytes that are not valid text (such as %ff).") from None
-    return {name: values[-1] for name, values in parsed.items()}
-
-
-def clean_query(raw: str) -> str:
-    """The question, stripped; "" when there is none. BadInput names what is wrong with it."""
-    # PostgreSQL text cannot hold NUL: refuse it here with a clear message, not a 500 later.
-    if "\x00" in raw:
-        raise BadInput("Your question contains a NUL character (\\0), which cannot be searched.")
-    if not _is_utf8(raw):  # lone surrogates can arrive through JSON (the websocket)
-        raise BadInput("Your question contains characters that are not valid text.")
-    query = raw.strip()
-    if len(query) > settings.QUERY_MAX_LENGTH:
-        raise BadInput(
-            f"Your question is {len(query)} characters; the limit is {settings.QUERY_MAX_LENGTH}. "
-            "Please shorten it and try again."
-        )
-    return query
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def clean_category(raw: str | None) -> Category | None:
-    """The category a search is limited to (slug or name), or None for all of them."""
-    raw = (raw or "").strip()
-    if "\x00" in raw or not _is_utf8(raw):
-        raise BadInput("The category contains characters that are not valid in a category name.")
-    if len(raw) > 140:
-        raise BadInput("The category must be a category's short name (at most 140 characters).")
-    try:
-        return find_category(raw)
-    except UnknownCategory:
-        raise BadInput(f"There is no category “{raw}” in the help centre.") from None
 
 
 @dataclass
@@ -100,35 +49,11 @@ class Card:
     similarity: float | None = None
 
 
-def snippet(document: FaqDocument) -> str:
-    return Truncator(plain_text(document.answer)).chars(SNIPPET_CHARS)
-
-
-def document_json(document: FaqDocument) -> dict:
-    """What scripts get for an article (suggestions, streamed results): plain text only."""
-    return {
-        "question": document.question,
-        "url": document.get_absolute_url(),
-        "category": document.category.name if document.category else None,
-    }
-
-
-def cited_documents(mode: str, result: SearchResult) -> list[FaqDocument]:
-    """The articles an answer came from: the best one, plus (for a generated answer) the other
-    articles the model was given that were also close enough to answer on their own."""
-    if not result.hits:
-        return []
-    if mode != UserResponse.Mode.OPENAI:
-        return [result.hits[0].document]
-    given = result.hits[: settings.ANSWER_SOURCES]
-    return [hit.document for i, hit in enumerate(given) if i == 0 or hit.similarity >= result.cutoff]
-
-
 def _cards(hits: list[Hit]) -> list[Card]:
     return [Card(hit.document, snippet(hit.document), hit.similarity) for hit in hits]
 
 
-def _search_form_context(request: HttpRequest, **extra) -> dict:
+def _search_form_context(**extra) -> dict:
     """What templates/faq/_search_form.html needs."""
     return {
         "query_max_length": settings.QUERY_MAX_LENGTH,
@@ -139,14 +64,9 @@ def _search_form_context(request: HttpRequest, **extra) -> dict:
 
 def _problem(request: HttpRequest, status: int, problem: str) -> HttpResponse:
     """The 400/403 page (or JSON for scripts) naming what was wrong."""
-    if _wants_json(request):
-        return JsonResponse({"error": problem}, status=status)
+    if wants_json(request):
+        return json_error(request, status, problem)
     return render(request, f"{status}.html", {"problem": problem}, status=status)
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    # Our scripts send Accept: application/json; browsers' form posts accept text/html.
-    return request.accepts("application/json") and not request.accepts("text/html")
 
 
 @require_safe
@@ -157,7 +77,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         picks = [pick for pick in recommend(request.user, limit=HOME_PICKS) if pick.personal]
     context = _search_form_context(
-        request,
         categories=categories_with_counts(request.user),
         popular=popular_documents(request.user),
         picks=picks,
@@ -180,7 +99,7 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
     if not documents:
         raise Http404("no visible articles in this category")
     cards = [Card(document, snippet(document)) for document in documents]
-    context = _search_form_context(request, category=category, cards=cards, scoped_category=category)
+    context = _search_form_context(category=category, cards=cards, scoped_category=category)
     return render(request, "faq/category.html", context)
 
 
@@ -191,11 +110,11 @@ async def search(request: HttpRequest) -> HttpResponse:
 
 @in_thread
 def _search_page(request: HttpRequest) -> HttpResponse:
-    context = _search_form_context(request, query=request.GET.get("q", ""))
+    context = _search_form_context(query=request.GET.get("q", ""))
     try:
-        params = query_params(request)
+        params = query_params(request.META.get("QUERY_STRING", ""))
         query = clean_query(params.get("q", ""))
-        category = clean_category(params.get("category"))
+        category = find_category(params.get("category"), user=request.user)
     except BadInput as exc:
         return _problem(request, 400, str(exc))
     context.update(
@@ -204,7 +123,7 @@ def _search_page(request: HttpRequest) -> HttpResponse:
         categories=categories_with_counts(request.user),
     )
     if not query:
-        context["message"] = EMPTY_QUERY_MESSAGE
+        context["message"] = EMPTY_QUERY
         return render(request, "faq/search.html", context)
     try:
         check(user=request.user, ip=request_ip(request))
@@ -215,7 +134,7 @@ def _search_page(request: HttpRequest) -> HttpResponse:
     context.update(
         answer=answer,
         answer_html=render_markdown(answer.text) if answer.answered else "",
-        sources=cited_documents(answer.mode, answer.search) if answer.answered else [],
+        sources=cited_documents(answer),
         cards=_cards(answer.search.hits),
         keyword_only=answer.mode == UserResponse.Mode.KEYWORD,
     )
@@ -232,17 +151,17 @@ async def suggest(request: HttpRequest) -> JsonResponse:
 @in_thread
 def _suggestions(request: HttpRequest) -> JsonResponse:
     try:
-        params = query_params(request)
+        params = query_params(request.META.get("QUERY_STRING", ""))
         query = clean_query(params.get("q", ""))
-        category = clean_category(params.get("category"))
+        category = find_category(params.get("category"), user=request.user)
     except BadInput as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return json_error(request, 400, str(exc))
     if len(query) < SUGGEST_MIN_CHARS:
         return JsonResponse([], safe=False)
     try:
         check(user=request.user, ip=request_ip(request), kind=SUGGESTIONS)
     except RateLimited as exc:
-        return with_retry_after(JsonResponse({"error": exc.message}, status=429), exc)
+        return with_retry_after(json_error(request, 429, exc.message), exc)
     # search(), not ask(): a half-typed question is not a question to keep in the history.
     result = search_documents(query, user=request.user, category=category, limit=SUGGEST_LIMIT, ranking="shipped")
     return JsonResponse([document_json(hit.document) for hit in result.hits], safe=False)
@@ -271,12 +190,12 @@ def feedback(request: HttpRequest) -> HttpResponse:
         target = _feedback_target(request)
     except BadInput as exc:
         return _problem(request, 400, str(exc))
-    except PermissionError as exc:
+    except PermissionDenied as exc:
         return _problem(request, 403, str(exc))
     user = request.user if request.user.is_authenticated else None
     Feedback.objects.create(user=user, helpful=helpful, comment=comment, **target)
     metrics.FEEDBACK.labels(value="helpful" if helpful else "not_helpful").inc()
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"ok": True, "message": THANKS})
     messages.success(request, THANKS)
     return redirect(_next_url(request, target))
@@ -295,7 +214,7 @@ def _helpful_and_comment(request: HttpRequest) -> tuple[bool, str]:
 
 
 def _feedback_target(request: HttpRequest) -> dict:
-    """{"response": UserResponse} or {"document": FaqDocument}; raises BadInput/PermissionError."""
+    """{"response": UserResponse} or {"document": FaqDocument}; raises BadInput/PermissionDenied."""
     response_id = request.POST.get("response", "").strip()
     slug = request.POST.get("document", "").strip()
     if bool(response_id) == bool(slug):
@@ -314,7 +233,7 @@ def _feedback_target(request: HttpRequest) -> dict:
         raise BadInput(f"There is no answer number {response_id}.")
     # Only the person who asked may rate an answer given to a signed-in user.
     if response.user_id is not None and response.user_id != request.user.pk:
-        raise PermissionError("That answer was given to someone else, so you cannot rate it.")
+        raise PermissionDenied("That answer was given to someone else, so you cannot rate it.")
     return {"response": response}
 
 

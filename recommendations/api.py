@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.decorators import decorate_view
 from pydantic import ConfigDict, Field
 
+from faq.serializers import document_json
 from recommendations.engine import Recommendation, recommend
 from supportsite.api_errors import REFUSALS, error_responses
 from supportsite.concurrency import in_thread
+from supportsite.db_router import reads_catalogue
 from supportsite.identity import resolve_caller
 from supportsite.ratelimit import RECOMMENDATIONS, check, request_ip
 
@@ -48,20 +51,14 @@ def _recommend(request: HttpRequest, payload: RecommendationsIn) -> list[Recomme
     response={200: RecommendationsOut, **error_responses(*REFUSALS)},
     summary="Articles picked for a user",
 )
+@decorate_view(reads_catalogue)  # it may read a replica (supportsite/db_router.py)
 async def recommendations(request: HttpRequest, payload: RecommendationsIn) -> RecommendationsOut:
     """From the user's own past questions, each with the reason it was picked; without a user
     (or history), the popular articles of the last 30 days. A caller may only read their own."""
     picks = await _recommend(request, payload)
     return RecommendationsOut(
         recommendations=[
-            RecommendationOut(
-                id=r.document.pk,
-                slug=r.document.slug,
-                question=r.document.question,
-                category=r.document.category.name if r.document.category else None,
-                score=r.score,
-                reason=r.reason,
-            )
-            for r in picks
+            RecommendationOut(**document_json(pick.document, request=request, score=pick.score, reason=pick.reason))
+            for pick in picks
         ]
     )

@@ -13,6 +13,7 @@ from ninja.parser import Parser
 
 from faq.api import router as faq_router
 from recommendations.api import router as recommendations_router
+from supportsite.errors import error_body
 from supportsite.ratelimit import RateLimited, with_retry_after
 
 
@@ -40,6 +41,8 @@ class JsonOnly(Parser):
             data = json.loads(text)
         except ValueError as exc:
             raise BodyProblem(400, f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise BodyProblem(400, "the body is not valid JSON: it is nested too deeply") from None
         if not isinstance(data, dict):
             raise BodyProblem(422, f"the body must be a JSON object, not {type(data).__name__}")
         return data
@@ -57,8 +60,7 @@ api.add_router("/", recommendations_router)
 
 
 def _error(request: HttpRequest, status: int, message: str, **extra) -> HttpResponse:
-    body = {"error": message, "request_id": getattr(request, "request_id", ""), **extra}
-    return api.create_response(request, body, status=status)
+    return api.create_response(request, error_body(request, message, **extra), status=status)
 
 
 @api.exception_handler(ValidationError)

@@ -5,9 +5,10 @@ DATABASE_REPLICA_URLS adds the entries `replica1`, `replica2`, ... (settings.DAT
 A read goes to a replica only inside a replica scope, and only when nothing below says otherwise:
 
 - scopes: an HTTP request that reads the shared catalogue (GET and HEAD pages outside the admin,
-  the search and recommendation APIs; ReplicaReadsMiddleware) and a question asked over the
-  websocket. Outside a scope (management commands, the shell, start-up) everything reads the
-  primary: `import_faqs` upserts by what it reads, and must not act on a lagging copy;
+  and the POST views an app marks with `@reads_catalogue`, such as the search and recommendation
+  APIs; ReplicaReadsMiddleware) and a question asked over the websocket. Outside a scope
+  (management commands, the shell, start-up) everything reads the primary: `import_faqs` upserts
+  by what it reads, and must not act on a lagging copy;
 - identity and sessions (auth, sessions, contenttypes, admin log, API tokens) always read the
   primary, so a sign-in is known to the very next request, wherever it lands;
 - once a scope has written anything (a question's history row, an article view), the rest of it
@@ -31,11 +32,13 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import wraps
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -48,6 +51,8 @@ PRIMARY_ONLY_APPS = frozenset({"auth", "sessions", "contenttypes", "admin", "sup
 @dataclass
 class _Scope:
     replica: str  # drawn once per scope
+    # A POST's scope waits for its view to say it only reads the catalogue (@reads_catalogue).
+    active: bool = True
     wrote: bool = False
     failed: bool = False  # the replica turned out to be down during this scope
 
@@ -131,10 +136,12 @@ def reachable(alias: str) -> None:
 
 
 @contextmanager
-def replica_reads() -> Iterator[_Scope | None]:
-    """Let reads in this block go to one replica (a no-op without replicas, or with all of them down)."""
+def replica_reads(*, active: bool = True) -> Iterator[_Scope | None]:
+    """Let reads in this block go to one replica (a no-op without replicas, or with all of them down).
+
+    An inactive scope reads the primary until `reads_catalogue` wakes it."""
     available = [alias for alias in replicas() if health.usable(alias)]
-    scope = _Scope(random.choice(available)) if available else None  # noqa: S311 - load spreading
+    scope = _Scope(random.choice(available), active=active) if available else None  # noqa: S311 - load spreading
     token = _scope.set(scope)
     try:
         yield scope
@@ -149,7 +156,7 @@ def replica_failed(exc: BaseException) -> bool:
     from supportsite.middleware import DATABASE_OUTAGES
 
     scope = _scope.get()
-    if scope is None or not isinstance(exc, DATABASE_OUTAGES):
+    if scope is None or not scope.active or not isinstance(exc, DATABASE_OUTAGES):
         return False
     try:
         reachable(scope.replica)
@@ -170,6 +177,33 @@ def primary() -> Iterator[None]:
         _primary.reset(token)
 
 
+def reads_catalogue(view: Callable) -> Callable:
+    """Marks a POST view (or, through ninja's `decorate_view`, an API operation) that only reads the
+    catalogue and appends history after reading: its request may read from a replica. Apps declare
+    this on their own views, so the router needs no list of their URLs."""
+
+    def wake() -> None:
+        scope = _scope.get()
+        if scope is not None:
+            scope.active = True
+
+    if iscoroutinefunction(view):
+
+        @wraps(view)
+        async def run_async(request, *args, **kwargs):
+            wake()
+            return await view(request, *args, **kwargs)
+
+        return run_async
+
+    @wraps(view)
+    def run(request, *args, **kwargs):
+        wake()
+        return view(request, *args, **kwargs)
+
+    return run
+
+
 def read_alias(model) -> str:
     """The database a read of `model` goes to now (for raw SQL, which no router sees)."""
     return PrimaryReplicaRouter().db_for_read(model)
@@ -180,6 +214,7 @@ class PrimaryReplicaRouter:
         scope = _scope.get()
         if (
             scope is None
+            or not scope.active
             or scope.wrote
             or _primary.get()
             or model._meta.app_label in PRIMARY_ONLY_APPS
@@ -209,38 +244,41 @@ class ReplicaReadsMiddleware:
 
     sync_capable = True
     async_capable = True
-    # POSTs that only read the catalogue (and append one history row, after reading).
-    READ_POSTS = frozenset({"/api/ai_faq_search", "/api/recommendations"})
 
     def __init__(self, get_response) -> None:
-        from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+        from asgiref.sync import markcoroutinefunction
 
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
 
-    def _wants_replica(self, request) -> bool:
+    def _wants_replica(self, request) -> bool | None:
+        """True: read a replica; None: only if the view is marked @reads_catalogue; False: never."""
         if not replicas() or request.path.startswith("/admin/"):
             # Staff read back what they just edited in the admin.
             return False
-        return request.method in ("GET", "HEAD") or (request.method == "POST" and request.path in self.READ_POSTS)
+        if request.method in ("GET", "HEAD"):
+            return True
+        return None if request.method == "POST" else False
 
     def __call__(self, request):
         if self.is_async:
             return self.__acall__(request)
-        if not self._wants_replica(request):
+        wanted = self._wants_replica(request)
+        if wanted is False:
             return self.get_response(request)
-        with replica_reads() as scope:
+        with replica_reads(active=bool(wanted)) as scope:
             response = self.get_response(request)
         if self._again_on_the_primary(scope):
             return self.get_response(request)
         return response
 
     async def __acall__(self, request):
-        if not self._wants_replica(request):
+        wanted = self._wants_replica(request)
+        if wanted is False:
             return await self.get_response(request)
-        with replica_reads() as scope:
+        with replica_reads(active=bool(wanted)) as scope:
             response = await self.get_response(request)
         if self._again_on_the_primary(scope):
             return await self.get_response(request)

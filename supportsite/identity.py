@@ -23,7 +23,6 @@ from supportsite.models import ApiToken
 @dataclass
 class Caller:
     user: AbstractBaseUser | None  # the user the call acts for (None: anonymous)
-    via: str  # "token", "session" or "anonymous"
     principal: AbstractBaseUser | None = None  # who is asking: the token's owner or the signed-in user
 
 
@@ -42,13 +41,13 @@ def resolve_caller(request: HttpRequest, user_id: int | None) -> Caller:
             raise HttpError(401, "the API token is not valid (revoked, expired or mistyped)")
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         if user_id is None or user_id == token.user_id:
-            return Caller(token.user if user_id is not None else None, "token", token.user)
+            return Caller(token.user if user_id is not None else None, token.user)
         if not token.user.is_staff:
             raise HttpError(403, "this token may only act for its own user_id")
         user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
         if user is None:
             raise HttpError(404, f"no active user with user_id {user_id}")
-        return Caller(user, "token", token.user)
+        return Caller(user, token.user)
 
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
@@ -56,8 +55,8 @@ def resolve_caller(request: HttpRequest, user_id: int | None) -> Caller:
             raise HttpError(403, "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken")
         if user_id is not None and user_id != user.pk:
             raise HttpError(403, "a signed-in user may only use their own user_id")
-        return Caller(user, "session", user)
+        return Caller(user, user)
 
     if user_id is not None:
         raise HttpError(401, "sign in or send an API token to act for a user_id")
-    return Caller(None, "anonymous")
+    return Caller(None)

@@ -13,7 +13,7 @@ from django.contrib.auth import middleware as _auth
 from django.contrib.messages import middleware as _messages
 from django.contrib.sessions import middleware as _sessions
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.middleware import clickjacking as _clickjacking
 from django.middleware import common as _common
 from django.middleware import csrf as _csrf
@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from psycopg_pool import PoolTimeout, TooManyRequests
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from supportsite.errors import json_error, wants_json
 from supportsite.logs import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -174,10 +175,8 @@ class DatabaseUnavailableMiddleware(HybridMiddleware):
 
         metrics.count_connection_error(exception)
         logger.warning("database unavailable: %s: %s", type(exception).__name__, exception)
-        if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-            response = JsonResponse(
-                {"error": DATABASE_DOWN, "request_id": getattr(request, "request_id", "")}, status=503
-            )
+        if wants_json(request):
+            response = json_error(request, 503, DATABASE_DOWN)
         else:
             response = HttpResponse(
                 render_to_string("503.html", {"problem": DATABASE_DOWN}), status=503, content_type="text/html"
@@ -204,12 +203,6 @@ class ApiMethodNotAllowedMiddleware(HybridMiddleware):
         if response.get("Content-Type", "").startswith("application/json"):
             return response
         allowed = response.get("Allow", "")
-        replacement = JsonResponse(
-            {
-                "error": f"method {request.method} is not allowed here; use {allowed}",
-                "request_id": getattr(request, "request_id", ""),
-            },
-            status=405,
-        )
+        replacement = json_error(request, 405, f"method {request.method} is not allowed here; use {allowed}")
         replacement["Allow"] = allowed
         return replacement

@@ -195,11 +195,12 @@ def _hit(key: str, window: int) -> int:
 
 def too_many_page(request, exc: RateLimited):
     """The 429 page (JSON for scripts) with Retry-After."""
-    from django.http import JsonResponse
     from django.shortcuts import render
 
-    if request.accepts("application/json") and not request.accepts("text/html"):
-        response = JsonResponse({"error": exc.message, "request_id": getattr(request, "request_id", "")}, status=429)
+    from supportsite.errors import json_error, wants_json
+
+    if wants_json(request):
+        response = json_error(request, 429, exc.message)
     else:
         response = render(request, "429.html", {"limit": exc.limit, "retry_after": exc.retry_after}, status=429)
     return with_retry_after(response, exc)

@@ -15,8 +15,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from supportsite import db_router, metrics
+from supportsite import db_router, metrics, readiness
 from supportsite.concurrency import in_thread
+from supportsite.errors import json_error
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +34,13 @@ def _readiness() -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-            row = cursor.fetchone()
+            cursor.execute("SELECT 1")
         checks["database"] = "ok"
-        checks["vector_extension"] = f"ok ({row[0]})" if row else "missing: run `python manage.py migrate`"
+        database_up = True
     except Exception as exc:  # any failure to reach the database means "not ready"
         metrics.count_connection_error(exc)
         checks["database"] = f"unreachable: {type(exc).__name__}"
-        checks["vector_extension"] = "unknown"
+        database_up = False
     for alias in settings.DATABASE_REPLICAS:
         # A replica that is down costs the process nothing but load on the primary, which then
         # serves its reads: still ready, and said so.
@@ -55,13 +55,15 @@ def _readiness() -> dict[str, str]:
             metrics.count_connection_error(exc)
             db_router.health.mark_down(alias, exc)
             checks[f"replica:{alias}"] = f"degraded: unreachable ({type(exc).__name__}), its reads go to the primary"
-    from faq.embeddings import EmbeddingError, get_backend
-
-    try:
-        backend = get_backend()
-        checks["embedding_backend"] = f"ok ({backend.name})"
-    except EmbeddingError as exc:
-        checks["embedding_backend"] = f"not loaded: {exc}"
+    # The apps' own checks (supportsite/readiness.py); with the database down, those that need it
+    # cannot say anything.
+    for name, check in readiness.checks().items():
+        try:
+            checks[name] = check()
+        except Exception as exc:
+            if database_up:
+                logger.warning("readiness check %s failed: %s", name, exc)
+            checks[name] = "unknown" if not database_up else f"failed: {type(exc).__name__}"
     return checks
 
 
@@ -89,10 +91,9 @@ def _may_read_metrics(request: HttpRequest) -> bool:
 
 @in_thread
 def _refresh_gauges() -> None:
-    from faq.models import FaqDocument
-
     metrics.update_pool_gauges()
-    metrics.NOT_EMBEDDED.set(FaqDocument.objects.not_embedded().count())
+    for refresh in readiness.gauge_refreshers():
+        refresh()
 
 
 @require_GET
@@ -100,9 +101,7 @@ def _refresh_gauges() -> None:
 async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format; several processes add up through PROMETHEUS_MULTIPROC_DIR."""
     if not _may_read_metrics(request):
-        return JsonResponse(
-            {"error": "metrics are only served to METRICS_ALLOWED_NETWORKS or with METRICS_TOKEN"}, status=403
-        )
+        return json_error(request, 403, "metrics are only served to METRICS_ALLOWED_NETWORKS or with METRICS_TOKEN")
     try:
         await _refresh_gauges()
     except Exception as exc:  # the database may be down: serve what we have, and count it
@@ -119,7 +118,7 @@ async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
             await asyncio.sleep(0.05 * (attempt + 1))
         else:
             return HttpResponse(text, content_type=prometheus_client.CONTENT_TYPE_LATEST)
-    response = JsonResponse({"error": "the metrics files are changing (a worker restarting); try again"}, status=503)
+    response = json_error(request, 503, "the metrics files are changing (a worker restarting); try again")
     response["Retry-After"] = "1"
     return response
 

@@ -72,16 +72,17 @@ def test_a_category_narrows_the_search_and_an_unknown_one_is_named(articles):
     assert [d["slug"] for d in body["documents"]] == ["track-order"]
     response = _post(Client(), {"query": "password", "category": "nonsense"})
     assert response.status_code == 422
-    assert "unknown category 'nonsense'" in response.json()["error"]
+    assert "category: There is no category “nonsense”" in response.json()["error"]
     assert UserResponse.objects.count() == 1
 
 
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"query": "   "}, "query must not be empty"),
-        ({"query": "x" * 1001}, "query is 1001 characters; the limit is 1000 (QUERY_MAX_LENGTH)"),
-        ({"query": "a\u0000b"}, "must not contain NUL bytes"),
+        # One wording per refusal (faq/inputs.py), the same as on the search page, after the field's name.
+        ({"query": "   "}, "query: Your question is empty. Type a question to search the help centre."),
+        ({"query": "x" * 1001}, "query: Your question is 1001 characters; the limit is 1000 (QUERY_MAX_LENGTH)."),
+        ({"query": "a\u0000b"}, "query: Your question contains a NUL character"),
         ({"query": 42}, "query"),
         ({"query": "hi", "user_id": "me"}, "user_id"),
         ({"query": "hi", "colour": "red"}, "colour"),

@@ -89,7 +89,7 @@ def test_a_question_over_the_limit_gets_a_400_page_naming_the_limit(articles, se
     settings.QUERY_MAX_LENGTH = 50
     response = Client().get("/search", {"q": "x" * 51})
     assert response.status_code == 400
-    assert "Your question is 51 characters; the limit is 50." in response.content.decode()
+    assert "Your question is 51 characters; the limit is 50 (QUERY_MAX_LENGTH)." in response.content.decode()
     assert UserResponse.objects.count() == 0
 
 

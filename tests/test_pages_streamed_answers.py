@@ -103,7 +103,7 @@ async def test_a_provider_error_mid_stream_replaces_the_partial_answer(articles,
         yield "thirty"
         raise TimeoutError("the provider stopped answering")
 
-    monkeypatch.setattr("faq.consumers.stream", breaks_midway)
+    monkeypatch.setattr("faq.answers.stream", breaks_midway)  # the one pipeline streams
     messages = await _conversation({"query": QUESTION, "category": None})
     assert _types(messages) == ["documents", "chunk", "chunk", "replace", "done"]
     assert "30 days" in messages[3]["text"] and messages[-1]["answer_mode"] == "extractive"

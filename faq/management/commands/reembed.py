@@ -10,8 +10,8 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from faq.embeddings import reembed_documents, reembed_history
 from faq.models import FaqDocument, UserResponse
+from faq.reembedding import reembed_documents, reembed_history
 from faq.vector_schema import column_dimensions, rebuild_vector_index, resize_embedding_column
 
 

@@ -20,8 +20,10 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS
 
 
 class Command(BaseCommand):
@@ -52,10 +54,10 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         if demo:
             call_command("load_demo", if_empty=True)
-        from faq.vector_schema import embedding_problems
-
-        for problem in embedding_problems():
-            self.stderr.write(self.style.WARNING(f"Warning: {problem}"))
+        # The apps' database checks (e.g. stored vectors of another model) are worth a line at start.
+        for message in checks.run_checks(tags=[checks.Tags.database], databases=[DEFAULT_DB_ALIAS]):
+            if message.level >= checks.WARNING:
+                self.stderr.write(self.style.WARNING(f"Warning: {message.msg}"))
         from daphne.cli import CommandLineInterface
 
         external = bool(os.environ.get("DATABASE_URL", "").strip())
