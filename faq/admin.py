@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString
 from faq.markdown import render_markdown
 from faq.models import Category, FaqDocument
 from faq.reembedding import reembed_documents
+from faq.signals import articles_published
 
 SIMILAR_ARTICLES = 5
 # MiniLM puts rewordings of the same question above 0.9 and merely related articles well below.
@@ -119,8 +120,12 @@ class FaqDocumentAdmin(admin.ModelAdmin):
     @admin.action(description="Publish selected articles", permissions=["change"])
     def publish_selected(self, request: HttpRequest, queryset: QuerySet[FaqDocument]) -> None:
         # Status is not part of the embedded text, so a bulk UPDATE is safe; it skips auto_now, hence updated_at.
-        count = queryset.update(status=FaqDocument.Status.PUBLISHED, updated_at=timezone.now())
+        ids = list(queryset.values_list("pk", flat=True))
+        count = FaqDocument.objects.filter(pk__in=ids).update(
+            status=FaqDocument.Status.PUBLISHED, updated_at=timezone.now()
+        )
         self.message_user(request, f"Published {count} article(s).", messages.SUCCESS)
+        articles_published.send(sender=FaqDocument, documents=FaqDocument.objects.filter(pk__in=ids), request=request)
 
     @admin.action(description="Unpublish selected articles (back to draft)", permissions=["change"])
     def unpublish_selected(self, request: HttpRequest, queryset: QuerySet[FaqDocument]) -> None:

@@ -21,6 +21,7 @@ from django.utils.text import slugify
 
 from faq.embeddings import embed_documents
 from faq.models import ANSWER_MAX_LENGTH, QUESTION_MAX_LENGTH, Category, FaqDocument
+from faq.signals import articles_published
 
 FORMATS = ("jsonl", "json", "csv")
 FIELDS = ("id", "question", "answer", "category", "status", "visibility")
@@ -312,6 +313,9 @@ def _write(to_create: list[FaqDocument], to_update: list[FaqDocument], report: I
             from django.utils import timezone
 
             FaqDocument.objects.filter(pk__in=[d.pk for d in to_update]).update(updated_at=timezone.now())
+    # Written without save(): tell the apps that follow publishing (the content-gap queue).
+    written = [doc.pk for doc in [*to_create, *to_update]]
+    articles_published.send(sender=FaqDocument, documents=FaqDocument.objects.filter(pk__in=written), request=None)
 
 
 def export_rows(documents: Iterable[FaqDocument]) -> Iterator[dict[str, str]]:

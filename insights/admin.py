@@ -8,7 +8,6 @@ view_articlehealth). None can add, change or delete anything: the queue is rebui
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 
 from django.contrib import admin, messages
@@ -30,12 +29,18 @@ from faq.models import LISTING_DEFER, FaqDocument
 from insights import analytics
 from insights.conf import setting
 from insights.drafts import EXAMPLES_FETCHED, closest_articles, draft_for, example_questions
+from insights.exports import CSV_KINDS, csv_response
+from insights.filters import (
+    COUNT_PERIODS,
+    DEFAULT_COUNT_PERIOD,
+    CountedOverFilter,
+    QueueStatusFilter,
+    ServedRecentlyFilter,
+)
 from insights.forms import period_form
-from insights.gaps import dismiss, resolve_recently_changed_articles, restore
+from insights.gaps import dismiss, restore
 from insights.models import ArticleHealth, ClusterRun, GapCluster, GapClusterMember, SearchAnalytics
 
-# Spreadsheets run cells that start like a formula: customer text must never be one (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ALL_QUESTIONS_SHOWN = 200
 
 
@@ -55,37 +60,6 @@ def _percent(value: float | None) -> str:
 
 
 # --- The content-gap queue -------------------------------------------------------------------
-
-
-class QueueStatusFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("answered", "Answered by a newer article"), ("dismissed", "Dismissed as not a gap"), ("all", "All")]
-
-    def choices(self, changelist):
-        # The queue (open clusters) is the default, in the place Django gives "All".
-        yield {
-            "selected": self.value() is None,
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": "In the queue",
-        }
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": self.value() == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[GapCluster]) -> QuerySet[GapCluster]:
-        if self.value() == "answered":
-            return queryset.filter(answered_by__isnull=False)
-        if self.value() == "dismissed":
-            return queryset.filter(dismissal__isnull=False)
-        if self.value() == "all":
-            return queryset
-        return queryset.open()
 
 
 @admin.register(GapCluster)
@@ -124,10 +98,8 @@ class GapClusterAdmin(ReadOnlyAdmin):
         return columns
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
-        # Bulk publishing is an UPDATE without save signals: check what changed since last time.
-        closed = resolve_recently_changed_articles()
-        if closed:
-            messages.info(request, f"{closed} content gap(s) left the queue: a newly published article answers them.")
+        # A GET only reads: answered clusters were closed when their article was published
+        # (insights/signals.py), one by one or in bulk.
         extra_context = {
             "title": "Content-gap queue",
             **(extra_context or {}),
@@ -286,19 +258,6 @@ class GapClusterAdmin(ReadOnlyAdmin):
 # --- Search analytics --------------------------------------------------------------------------
 
 
-def _csv_cell(value) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _csv_rate(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
-
-
-CSV_KINDS = {"daily": "daily figures", "questions": "top questions", "articles": "top articles"}
-
-
 @admin.register(SearchAnalytics)
 class SearchAnalyticsAdmin(ReadOnlyAdmin):
     """A page of figures for a chosen period (the changelist), with CSV exports."""
@@ -356,107 +315,10 @@ class SearchAnalyticsAdmin(ReadOnlyAdmin):
         if not form.is_valid():
             # The same page, with the problem named, instead of a broken file.
             return self._analytics(request)
-        period = form.period()
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="search-analytics-{kind}-{period.slug()}.csv"'
-        writer = csv.writer(response)
-        for row in _csv_rows(kind, period):
-            writer.writerow([_csv_cell(value) for value in row])
-        return response
-
-
-def _csv_rows(kind: str, period: analytics.Period):
-    if kind == "daily":
-        yield [
-            "date",
-            "searches",
-            "answered",
-            "abstained",
-            "degraded",
-            "answer_rate",
-            "abstain_rate",
-            "helpful_answers",
-            "not_helpful_answers",
-            "helpful_articles",
-            "not_helpful_articles",
-            "signed_in_searches",
-            "nothing_opened",
-        ]
-        rows = [*analytics.daily(period), {**analytics.summary(period), "day": "total"}]
-        for row in rows:
-            yield [
-                str(row["day"]),
-                row["searches"],
-                row["answers"],
-                row["abstained"],
-                row["degraded"],
-                _csv_rate(row["answer_rate"]),
-                _csv_rate(row["abstain_rate"]),
-                row["helpful_answers"],
-                row["not_helpful_answers"],
-                row["helpful_articles"],
-                row["not_helpful_articles"],
-                row["signed_in"],
-                row["nothing_opened"],
-            ]
-    elif kind == "questions":
-        yield ["question", "searches", "answered"]
-        for row in analytics.top_questions(period):
-            yield [row["question"], row["searches"], row["answers"]]
-    else:
-        yield ["article_id", "slug", "question", "times_served"]
-        for row in analytics.top_articles(period):
-            doc = row["document"]
-            yield [row["document_id"], doc.slug if doc else "", doc.question if doc else "(deleted)", row["times"]]
+        return csv_response(kind, form.period())
 
 
 # --- Article health ----------------------------------------------------------------------------
-
-COUNT_PERIODS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "365": "Last 365 days"}
-DEFAULT_COUNT_PERIOD = "90"
-
-
-class CountedOverFilter(admin.SimpleListFilter):
-    """The period views, answers and feedback are counted over (read by get_queryset)."""
-
-    title = "counted over"
-    parameter_name = "days"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return list(COUNT_PERIODS.items())
-
-    def value(self) -> str:
-        value = super().value()
-        return value if value in COUNT_PERIODS else DEFAULT_COUNT_PERIOD
-
-    def choices(self, changelist):
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": self.value() == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset
-
-
-class ServedRecentlyFilter(admin.SimpleListFilter):
-    parameter_name = "served"
-
-    def __init__(self, request, params, model, model_admin) -> None:
-        self.title = f"given as an answer in the last {setting('INSIGHTS_STALE_DAYS')} days"
-        super().__init__(request, params, model, model_admin)
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Yes"), ("no", "No (published articles not served)")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.filter(served_recently=True)
-        if self.value() == "no":
-            return queryset.filter(served_recently=False, status=FaqDocument.Status.PUBLISHED)
-        return queryset
 
 
 @admin.register(ArticleHealth)

@@ -394,20 +394,27 @@ def resolve_by_article(document: FaqDocument) -> int:
     )
 
 
+def resolve_published(documents: QuerySet[FaqDocument]) -> int:
+    """Close the clusters that these articles (published in bulk) now answer; returns how many."""
+    if not GapCluster.objects.open().exists():  # an import into a help centre with no open gaps
+        return 0
+    closed = 0
+    answering = documents.filter(pk__in=answering_articles().values("pk")).only(
+        "pk", "status", "visibility", "embedding", "embedding_model", "updated_at"
+    )
+    for document in answering.iterator(chunk_size=100):
+        closed += resolve_by_article(document)
+    return closed
+
+
 def resolve_recently_changed_articles() -> int:
-    """Check the articles changed since the last check against the open clusters (the queue page
-    calls this: bulk publishing in admin is an UPDATE that sends no save signal)."""
+    """Check the articles changed since the last run against the open clusters (cluster_questions
+    calls this, so that an article changed by any other path is caught at the next run)."""
     run = ClusterRun.objects.order_by("-finished_at", "-pk").first()
     if run is None:
         return 0
     checked_at = timezone.now()
-    closed = 0
-    changed = (
-        answering_articles()
-        .filter(updated_at__gte=run.articles_checked_at)
-        .only("pk", "status", "visibility", "embedding", "embedding_model", "updated_at")
-    )
-    for document in changed.iterator(chunk_size=100):
-        closed += resolve_by_article(document)
+    changed = answering_articles().filter(updated_at__gte=run.articles_checked_at)
+    closed = resolve_published(changed)
     ClusterRun.objects.filter(pk=run.pk).update(articles_checked_at=checked_at)
     return closed
