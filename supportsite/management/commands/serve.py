@@ -56,7 +56,8 @@ class Command(BaseCommand):
 
         for problem in embedding_problems():
             self.stderr.write(self.style.WARNING(f"Warning: {problem}"))
-        from daphne.cli import CommandLineInterface
+        # Daphne, answering over-long request lines and headers with 414 / 431 (see http_server).
+        from supportsite.http_server import CommandLineInterface
 
         external = bool(os.environ.get("DATABASE_URL", "").strip())
         where = "DATABASE_URL" if external else f"embedded PostgreSQL in {settings.DATA_DIR}"
@@ -160,7 +161,7 @@ class Workers:
     def _start(self, index: int, listener: socket.socket, env: dict[str, str]) -> None:
         fd = listener.fileno()
         self.processes[index] = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--fd", str(fd), "supportsite.asgi:application"],
+            [sys.executable, "-m", "supportsite.http_server", "--fd", str(fd), "supportsite.asgi:application"],
             env=env,
             pass_fds=(fd,),
         )
