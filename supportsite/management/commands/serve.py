@@ -120,8 +120,9 @@ class Workers:
         env = {
             **os.environ,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-            # The embedded database (if any) stays this process's to start and stop.
-            "DATABASE_URL": database_url(connection.settings_dict),
+            # The embedded database (if any) stays this process's to start and stop. A DATABASE_URL
+            # given is passed on as it is, with its options (search_path, sslmode).
+            "DATABASE_URL": os.environ.get("DATABASE_URL", "").strip() or database_url(connection.settings_dict),
         }
         connection.close()
         # `docker stop` and service managers send SIGTERM: stop the workers as Ctrl-C does.
