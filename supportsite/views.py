@@ -62,6 +62,9 @@ def _readiness() -> dict[str, str]:
         checks["embedding_backend"] = f"ok ({backend.name})"
     except EmbeddingError as exc:
         checks["embedding_backend"] = f"not loaded: {exc}"
+    from faq.calibration import cutoff_check
+
+    checks["similarity_cutoff"] = cutoff_check()
     return checks
 
 
@@ -71,7 +74,7 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     """Ready for traffic: database reachable, vector extension present, embedding backend loaded.
     A read replica that is down is reported as degraded: its reads go to the primary meanwhile."""
     checks = await _readiness()
-    ready = all(value.startswith(("ok", "degraded")) for value in checks.values())
+    ready = all(value.startswith(("ok", "degraded", "warning")) for value in checks.values())
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
 
 

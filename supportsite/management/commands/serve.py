@@ -52,9 +52,10 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         if demo:
             call_command("load_demo", if_empty=True)
+        from faq.calibration import uncalibrated_warning
         from faq.vector_schema import embedding_problems
 
-        for problem in embedding_problems():
+        for problem in filter(None, [*embedding_problems(), uncalibrated_warning()]):
             self.stderr.write(self.style.WARNING(f"Warning: {problem}"))
         # Daphne, answering over-long request lines and headers with 414 / 431 (see http_server).
         from supportsite.http_server import CommandLineInterface
