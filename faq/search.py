@@ -48,7 +48,11 @@ class SearchResult:
 def similarity_cutoff() -> float:
     if settings.SIMILARITY_CUTOFF >= 0:
         return settings.SIMILARITY_CUTOFF
-    return settings.SIMILARITY_CUTOFFS.get(current_model_name(), 0.45)
+    from faq.calibration import FALLBACK_CUTOFF, calibrated_cutoff
+
+    # An uncalibrated model gets MiniLM's cut-off; start-up and /readyz warn (faq/calibration.py).
+    measured = calibrated_cutoff(current_model_name())
+    return FALLBACK_CUTOFF if measured is None else measured
 
 
 def keyword_terms(text: str) -> str | None:

@@ -24,6 +24,8 @@ class SupportsiteConfig(AppConfig):
         request_finished.connect(metrics.count_worker_request, dispatch_uid="supportsite.worker_requests")
         # A sign-out on any server process closes that session's websockets on all of them.
         user_logged_out.connect(close_session_sockets, dispatch_uid="supportsite.close_session_sockets")
+        # Alerts on rates of errors read 0, not "no data", before the first error.
+        metrics.start_counters_at_zero()
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
 

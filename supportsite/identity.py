@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import DEFAULT_DB_ALIAS
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import HttpError
@@ -39,7 +40,9 @@ def resolve_caller(request: HttpRequest, user_id: int | None) -> Caller:
         token = ApiToken.objects.find(plain)
         if token is None:
             raise HttpError(401, "the API token is not valid (revoked, expired or mistyped)")
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        # Bookkeeping sent straight to the primary, past the router: it is not a write the rest of
+        # the call reads back, so it must not pin the call's catalogue reads to the primary.
+        ApiToken.objects.using(DEFAULT_DB_ALIAS).filter(pk=token.pk).update(last_used_at=timezone.now())
         if user_id is None or user_id == token.user_id:
             return Caller(token.user if user_id is not None else None, token.user)
         if not token.user.is_staff:

@@ -129,3 +129,61 @@ def update_pool_gauges(**kwargs) -> None:
 def count_connection_error(exc: BaseException) -> None:
     """Errors raised before a statement runs (pool timeout, server down) are database errors too."""
     DB_ERRORS.labels(error_type=type(exc).__name__).inc()
+
+
+# The label values each counter is known to take, exported at 0 from start-up: an alert such as
+# `rate(database_errors_total[5m]) > 0` then reads 0 instead of "no data" until the first error.
+# Error and fallback reasons are exception class names; these are the ones that can occur
+# (Django's database errors; the openai client's errors, and ValueError for an empty reply).
+DATABASE_ERROR_TYPES = (
+    "OperationalError",
+    "InterfaceError",
+    "PoolTimeout",
+    "TooManyRequests",
+    "ProgrammingError",
+    "IntegrityError",
+    "DataError",
+    "InternalError",
+    "NotSupportedError",
+    "DatabaseError",
+)
+FALLBACK_REASONS = (
+    "APIConnectionError",
+    "APITimeoutError",
+    "RateLimitError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "BadRequestError",
+    "InternalServerError",
+    "APIStatusError",
+    "ValueError",
+)
+CHANNEL_LAYER_OPERATIONS = ("receive", "group_add", "group_discard", "group_send")
+ANSWER_OUTCOMES = ("answered", "abstained", "degraded")
+FEEDBACK_VALUES = ("helpful", "not_helpful")
+
+
+def start_counters_at_zero() -> None:
+    """Create every known labelled series at 0 (AppConfig.ready, once per process)."""
+    from django.conf import settings
+
+    from supportsite import ratelimit
+
+    for error_type in DATABASE_ERROR_TYPES:
+        DB_ERRORS.labels(error_type=error_type)
+    for reason in FALLBACK_REASONS:
+        AI_FALLBACKS.labels(reason=reason)
+    for kind in ratelimit.KINDS:
+        RATE_LIMITED.labels(kind=kind)
+        RATE_LIMIT_ERRORS.labels(kind=kind)
+    EMBEDDING_ERRORS.labels(backend=settings.EMBEDDING_BACKEND)
+    for operation in CHANNEL_LAYER_OPERATIONS:
+        CHANNEL_LAYER_ERRORS.labels(operation=operation)
+    for outcome in ANSWER_OUTCOMES:
+        ANSWERS.labels(outcome=outcome)
+    for value in FEEDBACK_VALUES:
+        FEEDBACK.labels(value=value)
+    if settings.OPENAI_API_KEY:
+        for kind in ("prompt", "completion"):
+            LLM_TOKENS.labels(model=settings.OPENAI_CHAT_MODEL, kind=kind)

@@ -38,6 +38,7 @@ QUESTIONS = "questions"
 SUGGESTIONS = "suggestions"
 RECOMMENDATIONS = "recommendations"
 PASSWORD_RESETS = "password_resets"  # noqa: S105 - a counter name, not a secret
+KINDS = (QUESTIONS, SUGGESTIONS, RECOMMENDATIONS, PASSWORD_RESETS)  # every kind, for the metrics
 # The setting that limits each kind per IP (others: RATE_LIMIT_PER_IP), and the kinds also counted
 # per signed-in user (RATE_LIMIT_PER_USER). A reset email is asked for before signing in.
 _PER_IP_SETTING = {PASSWORD_RESETS: "RATE_LIMIT_PASSWORD_RESETS"}

@@ -1,7 +1,8 @@
 """What /readyz checks beyond the database: each app registers its own checks here (in its
 AppConfig.ready), so the project package never imports the apps.
 
-A check returns its state as text: "ok ..." or "degraded ..." keeps the process ready; anything
+A check returns its state as text: "ok ...", "degraded ..." or "warning ..." keeps the process
+ready; anything
 else (say "missing: ..." or "not loaded: ...") makes /readyz answer 503.
 """
 

@@ -142,7 +142,16 @@ _db_options.update(
         "pool": {"min_size": DB_POOL_MIN, "max_size": DB_POOL_MAX, "timeout": DB_POOL_TIMEOUT},
         # Iterative HNSW scans keep filtered vector searches (category, visibility) from
         # returning fewer rows than asked for; the statement timeout bounds runaway queries.
-        "options": f"-c hnsw.iterative_scan=relaxed_order -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+        # Options given in DATABASE_URL (e.g. `-c search_path=supportsite,public`) are kept.
+        "options": " ".join(
+            filter(
+                None,
+                [
+                    f"-c hnsw.iterative_scan=relaxed_order -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+                    str(_db_options.get("options", "")),
+                ],
+            )
+        ),
     }
 )
 DATABASES = {

@@ -73,7 +73,7 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     """Ready for traffic: database reachable, vector extension present, embedding backend loaded.
     A read replica that is down is reported as degraded: its reads go to the primary meanwhile."""
     checks = await _readiness()
-    ready = all(value.startswith(("ok", "degraded")) for value in checks.values())
+    ready = all(value.startswith(("ok", "degraded", "warning")) for value in checks.values())
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
 
 

@@ -46,6 +46,9 @@ def test_the_image_migrates_then_serves_with_the_command_the_readme_documents():
     assert "python manage.py serve --host 0.0.0.0 --port" in readme
     serve = (ROOT / "supportsite/management/commands/serve.py").read_text()
     assert 'call_command("migrate"' in serve and "daphne" in serve
+    # The image's Daphne is the one that answers over-long requests with 414 / 431.
+    assert "from supportsite.http_server import CommandLineInterface" in serve
+    assert '"-m", "supportsite.http_server", "--fd"' in serve
 
 
 def test_compose_runs_the_app_pgvector_17_and_prometheus():

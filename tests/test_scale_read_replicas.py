@@ -27,6 +27,7 @@ from websockets.sync.client import connect
 from faq.models import Category, FaqDocument, UserResponse
 from supportsite import db_router
 from supportsite.env import database_url
+from supportsite.models import ApiToken
 from tests.conftest import ROOT, add_articles, daphne_server, signed_in_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,6 +117,25 @@ def test_a_users_own_history_is_read_from_the_primary_right_after_asking(site, r
     assert picks[0]["reason"] == f"Because you asked “{QUESTION}”", "history comes from the primary"
     assert _replica_count(replica_url, "SELECT count(*) FROM user_responses") == 0
     assert _replica_count(replica_url, "SELECT count(*) FROM auth_user") == 0
+
+
+def test_api_calls_with_a_staff_token_read_the_replica(site, replica_url, primary_articles):
+    # The token and its owner exist only on the primary; the article the answer cites only on the
+    # replica. Stamping the token's last use must not pin the rest of the call to the primary.
+    staff = User.objects.create_user("desk", password=PASSWORD, is_staff=True)
+    ann = User.objects.create_user("ann-token", password=PASSWORD)
+    _, plain = ApiToken.issue(user=staff, name="support widget")
+    headers = {"Authorization": f"Bearer {plain}"}
+    for body in ({"query": QUESTION}, {"query": QUESTION, "user_id": ann.pk}):
+        api = requests.post(site + "/api/ai_faq_search", json=body, headers=headers, timeout=30)
+        assert api.status_code == 200, api.text
+        assert api.json()["documents"][0]["slug"] == "replica-password-help", body
+    picks = requests.post(
+        site + "/api/recommendations", json={"user_id": ann.pk, "limit": 3}, headers=headers, timeout=30
+    ).json()["recommendations"]
+    assert picks[0]["slug"] == "replica-password-help", "recommended articles come from the replica"
+    assert ApiToken.objects.get().last_used_at is not None, "the token's use is still stamped, on the primary"
+    assert _replica_count(replica_url, "SELECT count(*) FROM supportsite_apitoken") == 0
 
 
 def test_readyz_checks_the_replica_too(site):

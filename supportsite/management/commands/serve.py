@@ -54,11 +54,13 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         if demo:
             call_command("load_demo", if_empty=True)
-        # The apps' database checks (e.g. stored vectors of another model) are worth a line at start.
+        # The apps' database checks (stored vectors of another model, an uncalibrated cut-off) are
+        # worth a line at start.
         for message in checks.run_checks(tags=[checks.Tags.database], databases=[DEFAULT_DB_ALIAS]):
             if message.level >= checks.WARNING:
                 self.stderr.write(self.style.WARNING(f"Warning: {message.msg}"))
-        from daphne.cli import CommandLineInterface
+        # Daphne, answering over-long request lines and headers with 414 / 431 (see http_server).
+        from supportsite.http_server import CommandLineInterface
 
         external = bool(os.environ.get("DATABASE_URL", "").strip())
         where = "DATABASE_URL" if external else f"embedded PostgreSQL in {settings.DATA_DIR}"
@@ -121,8 +123,9 @@ class Workers:
         env = {
             **os.environ,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-            # The embedded database (if any) stays this process's to start and stop.
-            "DATABASE_URL": database_url(connection.settings_dict),
+            # The embedded database (if any) stays this process's to start and stop. A DATABASE_URL
+            # given is passed on as it is, with its options (search_path, sslmode).
+            "DATABASE_URL": os.environ.get("DATABASE_URL", "").strip() or database_url(connection.settings_dict),
         }
         connection.close()
         # `docker stop` and service managers send SIGTERM: stop the workers as Ctrl-C does.
@@ -162,7 +165,7 @@ class Workers:
     def _start(self, index: int, listener: socket.socket, env: dict[str, str]) -> None:
         fd = listener.fileno()
         self.processes[index] = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--fd", str(fd), "supportsite.asgi:application"],
+            [sys.executable, "-m", "supportsite.http_server", "--fd", str(fd), "supportsite.asgi:application"],
             env=env,
             pass_fds=(fd,),
         )

@@ -1,0 +1,78 @@
+"""A request line or headers over the server's limit get an HTTP answer (414 or 431 with a short
+page, JSON under /api/), never a dropped connection: for `manage.py serve` (what `make run` and
+the Docker image run) with one process and with --workers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+
+import pytest
+
+from tests.conftest import app_process, server_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-process", "two-workers"])
+def served(request, django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        env = server_env()
+    workers = request.param
+
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "manage.py", "serve", "--no-migrate", "--workers", str(workers), "--port", str(port)]
+
+    with app_process(argv, env) as (url, _):
+        yield int(url.rsplit(":", 1)[1])
+
+
+def _exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes and read the whole answer, as a client that sends all before reading."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received, "the server closed the connection without answering"
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def test_a_search_link_of_20000_characters_gets_414_and_a_page(served):
+    status, headers, body = _exchange(
+        served, b"GET /search?q=" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    assert status == 414
+    assert headers["content-type"].startswith("text/html")
+    assert int(headers["content-length"]) == len(body)
+    assert b"That address is too long" in body and b"16,384 bytes" in body
+
+
+def test_an_api_call_with_a_huge_header_gets_431_in_json(served):
+    payload = json.dumps({"query": "I forgot my password"}).encode()
+    request = (
+        b"POST /api/ai_faq_search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"X-Padding: " + b"x" * 20_000 + b"\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload
+    )
+    status, headers, body = _exchange(served, request)
+    assert status == 431
+    assert headers["content-type"] == "application/json"
+    answer = json.loads(body)
+    assert "header line is over 16,384 bytes" in answer["error"]
+    assert answer["request_id"] == headers["x-request-id"]
+
+
+def test_many_headers_that_add_up_past_the_limit_get_431(served):
+    padding = b"".join(b"X-Padding-%d: %s\r\n" % (n, b"y" * 2000) for n in range(12))
+    status, _, body = _exchange(served, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + padding + b"\r\n")
+    assert status == 431
+    assert b"headers are over 16,384 bytes in all" in body
+
+
+def test_an_ordinary_request_on_the_same_server_is_served_as_before(served):
+    status, _, body = _exchange(served, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert status == 200 and b"ok" in body
