@@ -2,8 +2,7 @@
 AppConfig.ready), so the project package never imports the apps.
 
 A check returns its state as text: "ok ...", "degraded ..." or "warning ..." keeps the process
-ready; anything
-else (say "missing: ..." or "not loaded: ...") makes /readyz answer 503.
+ready; anything else (say "missing: ..." or "not loaded: ...") makes /readyz answer 503.
 """
 
 from __future__ import annotations
