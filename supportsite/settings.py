@@ -54,6 +54,8 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 # Origins trusted for CSRF on HTTPS behind a proxy, e.g. https://help.example.com
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The 403 page for a refused form, rendered where the session may be read (supportsite/security.py).
+CSRF_FAILURE_VIEW = "supportsite.security.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
