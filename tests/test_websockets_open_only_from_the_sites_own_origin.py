@@ -55,3 +55,12 @@ def test_origin_and_host_must_match_in_host_and_port(origin, host, expected):
 def test_origins_trusted_for_csrf_are_trusted_here_too(settings):
     settings.CSRF_TRUSTED_ORIGINS = ["https://help.example.com"]
     assert same_origin("https://help.example.com", "10.0.0.5:8000")
+
+
+def test_the_origin_check_and_session_lookup_wrap_the_routes_once():
+    # Wrapped around every route in supportsite/asgi.py; a route wrapped again would check the
+    # origin and load the session twice per connection.
+    from faq.consumers import AnswerConsumer
+    from supportsite.routing import websocket_urlpatterns
+
+    assert [route.callback.consumer_class for route in websocket_urlpatterns] == [AnswerConsumer]
