@@ -15,8 +15,11 @@ class SupportsiteConfig(AppConfig):
         from django.core.signals import request_finished
         from django.db.backends.signals import connection_created
 
-        from supportsite import metrics
+        from supportsite import checks, metrics
         from supportsite.channel_layer import close_session_sockets
+
+        # `check --deploy` sees Django's middleware under the names it wraps them in.
+        checks.install()
 
         # Every SQL statement is timed and every database error counted, whatever runs it.
         connection_created.connect(metrics.install_query_timer, dispatch_uid="supportsite.query_timer")

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "supportsite.middleware.PrometheusBeforeMiddleware",
     "supportsite.middleware.RequestIdMiddleware",
+    # Outside the static files and the 503 page, so that every response carries the policy.
+    "supportsite.security.ContentSecurityPolicyMiddleware",
     "supportsite.middleware.ApiMethodNotAllowedMiddleware",
     "supportsite.middleware.SecurityMiddleware",
     # Serves /static/ from the app itself (WhiteNoise, made async-capable), so one Daphne process is
@@ -200,11 +202,36 @@ warnings.filterwarnings("ignore", message="No directory at: ")
 # Serve straight from the source folders when collectstatic has not run (make run).
 WHITENOISE_USE_FINDERS = True
 
+# Sent with every response: scripts, styles, sockets and forms from this origin only (the site has
+# no inline script or style; the answer's HTML is sanitised by nh3), images also as data: URIs
+# (the API docs' icons), and no framing by other sites.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+
 # Behind a TLS-terminating proxy (compose + a load balancer), trust its header.
-if env_bool("BEHIND_HTTPS_PROXY", False):
+BEHIND_HTTPS_PROXY = env_bool("BEHIND_HTTPS_PROXY", False)
+# Seconds browsers remember to use HTTPS only (HSTS), sent on HTTPS responses behind the proxy.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0) if BEHIND_HTTPS_PROXY else 0
+# HSTS for every subdomain too, and the browsers' preload list: off by default, because a help
+# centre on help.example.com should not decide for all of example.com (so Django's W005 and
+# W021 are silenced while they are off).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [
+    *(["security.W005"] if not SECURE_HSTS_INCLUDE_SUBDOMAINS else []),
+    *(["security.W021"] if not SECURE_HSTS_PRELOAD else []),
+]
+if BEHIND_HTTPS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # Plain HTTP through the proxy is redirected to HTTPS, except the probes and /metrics, which
+    # orchestrators and Prometheus read over plain HTTP inside the network.
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Redis: the shared cache and channel layer of several server processes ----------------------
 # redis://host:6379/0 (or rediss://, unix://). Unset: a per-process cache and channel layer, right
