@@ -357,6 +357,13 @@ RATE_LIMIT_PER_IP = env_rate("RATE_LIMIT_PER_IP", "60/min")
 RATE_LIMIT_PER_USER = env_rate("RATE_LIMIT_PER_USER", "30/min")
 # Password-reset emails asked for per IP address (each one sends mail to someone's inbox).
 RATE_LIMIT_PASSWORD_RESETS = env_rate("RATE_LIMIT_PASSWORD_RESETS", "5/hour")
+# Failed sign-ins (customer and admin) per account, whoever types the password, and per IP
+# address; at the limit, sign-in is refused (429, Retry-After) until the window ends, so a stranger
+# can hold an account for at most one window (supportsite/signin_limits.py).
+RATE_LIMIT_SIGN_IN_FAILURES_PER_ACCOUNT = env_rate("RATE_LIMIT_SIGN_IN_FAILURES_PER_ACCOUNT", "10/min")
+RATE_LIMIT_SIGN_IN_FAILURES_PER_IP = env_rate("RATE_LIMIT_SIGN_IN_FAILURES_PER_IP", "30/hour")
+# Sign-up forms sent per IP address.
+RATE_LIMIT_SIGNUPS = env_rate("RATE_LIMIT_SIGNUPS", "10/hour")
 # Proxies in front of the site that append to X-Forwarded-For; 0 trusts only REMOTE_ADDR, since
 # a client can write any X-Forwarded-For it likes.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
