@@ -49,7 +49,7 @@ class LimitedWebRequest(http_protocol.WebRequest):
         self.requestHeaders.removeHeader(b"Expect")
         path = getattr(self.channel, "_path", b"").decode("latin-1")
         accept = b",".join(self.requestHeaders.getRawHeaders(b"Accept") or []).decode("latin-1")
-        problem = f"the request body is larger than the limit of {limit} bytes"
+        problem = f"the request body is larger than {limit} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)"
         logger.warning("refused a request body over %s bytes: %s", limit, path[:200])
         if path.startswith("/api/") or "application/json" in accept:
             body, content_type = json.dumps({"error": problem}).encode(), b"application/json"
