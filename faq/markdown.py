@@ -37,13 +37,11 @@ ALLOWED_TAGS = {
     "hr",
     "br",
 }
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    # markdown-it writes column alignment as style="text-align:..."; only that property survives.
-    "th": {"style"},
-    "td": {"style"},
-}
-ALLOWED_STYLE_PROPERTIES = {"text-align"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+# Column alignment as a class (static/css), not markdown-it's style="text-align:...": the
+# Content-Security-Policy allows no inline style, and only these classes survive.
+_ALIGNMENTS = ("left", "center", "right")
+ALLOWED_CLASSES = {cell: {f"align-{side}" for side in _ALIGNMENTS} for cell in ("th", "td")}
 # Anything else (javascript:, data:, vbscript:) is dropped from href; relative links stay.
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 # Staff links are not endorsements (nofollow), and the target must not reach back into our page.
@@ -58,11 +56,20 @@ def _clamp_headings(state: StateCore) -> None:
             token.tag = f"h{min(max(int(token.tag[1]), 2), 4)}"
 
 
+def _alignment_classes(state: StateCore) -> None:
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open") and token.attrs:
+            side = str(token.attrs.pop("style", "")).removeprefix("text-align:")
+            if side in _ALIGNMENTS:
+                token.attrs["class"] = f"align-{side}"
+
+
 @cache
 def _parser() -> MarkdownIt:
     # html=False: raw HTML in an answer is shown as text, never passed through.
     parser = MarkdownIt("commonmark", {"html": False}).enable("table")
     parser.core.ruler.push("clamp_headings", _clamp_headings)
+    parser.core.ruler.push("alignment_classes", _alignment_classes)
     return parser
 
 
@@ -73,7 +80,7 @@ def _render_html(text: str) -> str:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel=LINK_REL,
-        filter_style_properties=ALLOWED_STYLE_PROPERTIES,
+        allowed_classes=ALLOWED_CLASSES,
     )
 
 

@@ -12,14 +12,19 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from supportsite import daphne_limits  # noqa: E402
+from supportsite.asgi_guards import SameOriginWebsocket  # noqa: E402
 from supportsite.routing import websocket_urlpatterns  # noqa: E402
+
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 before Daphne reads it.
+daphne_limits.install()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Same-origin only (ALLOWED_HOSTS), and the session's user is known to the consumer.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Wrapped once for every route: this very origin only (host and port), and the session's
+        # user is known to the consumer.
+        "websocket": SameOriginWebsocket(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

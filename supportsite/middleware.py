@@ -130,6 +130,8 @@ def on_event_loop(cls: type) -> type:
             return self.process_response(request, response)
 
     OnEventLoop.__name__ = OnEventLoop.__qualname__ = cls.__name__
+    # Django's deploy checks look middleware up by its real name (supportsite/checks.py).
+    OnEventLoop.wraps = cls
     OnEventLoop.__module__ = __name__
     return OnEventLoop
 

@@ -54,6 +54,8 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 # Origins trusted for CSRF on HTTPS behind a proxy, e.g. https://help.example.com
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The 403 page for a refused form, rendered where the session may be read (supportsite/security.py).
+CSRF_FAILURE_VIEW = "supportsite.security.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -80,6 +82,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "supportsite.middleware.PrometheusBeforeMiddleware",
     "supportsite.middleware.RequestIdMiddleware",
+    # Outside the static files and the 503 page, so that every response carries the policy.
+    "supportsite.security.ContentSecurityPolicyMiddleware",
     "supportsite.middleware.ApiMethodNotAllowedMiddleware",
     "supportsite.middleware.SecurityMiddleware",
     # Serves /static/ from the app itself (WhiteNoise, made async-capable), so one Daphne process is
@@ -207,11 +211,36 @@ warnings.filterwarnings("ignore", message="No directory at: ")
 # Serve straight from the source folders when collectstatic has not run (make run).
 WHITENOISE_USE_FINDERS = True
 
+# Sent with every response: scripts, styles, sockets and forms from this origin only (the site has
+# no inline script or style; the answer's HTML is sanitised by nh3), images also as data: URIs
+# (the API docs' icons), and no framing by other sites.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+
 # Behind a TLS-terminating proxy (compose + a load balancer), trust its header.
-if env_bool("BEHIND_HTTPS_PROXY", False):
+BEHIND_HTTPS_PROXY = env_bool("BEHIND_HTTPS_PROXY", False)
+# Seconds browsers remember to use HTTPS only (HSTS), sent on HTTPS responses behind the proxy.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0) if BEHIND_HTTPS_PROXY else 0
+# HSTS for every subdomain too, and the browsers' preload list: off by default, because a help
+# centre on help.example.com should not decide for all of example.com (so Django's W005 and
+# W021 are silenced while they are off).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [
+    *(["security.W005"] if not SECURE_HSTS_INCLUDE_SUBDOMAINS else []),
+    *(["security.W021"] if not SECURE_HSTS_PRELOAD else []),
+]
+if BEHIND_HTTPS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # Plain HTTP through the proxy is redirected to HTTPS, except the probes and /metrics, which
+    # orchestrators and Prometheus read over plain HTTP inside the network.
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Redis: the shared cache and channel layer of several server processes ----------------------
 # redis://host:6379/0 (or rediss://, unix://). Unset: a per-process cache and channel layer, right
@@ -337,6 +366,13 @@ RATE_LIMIT_PER_IP = env_rate("RATE_LIMIT_PER_IP", "60/min")
 RATE_LIMIT_PER_USER = env_rate("RATE_LIMIT_PER_USER", "30/min")
 # Password-reset emails asked for per IP address (each one sends mail to someone's inbox).
 RATE_LIMIT_PASSWORD_RESETS = env_rate("RATE_LIMIT_PASSWORD_RESETS", "5/hour")
+# Failed sign-ins (customer and admin) per account, whoever types the password, and per IP
+# address; at the limit, sign-in is refused (429, Retry-After) until the window ends, so a stranger
+# can hold an account for at most one window (supportsite/signin_limits.py).
+RATE_LIMIT_SIGN_IN_FAILURES_PER_ACCOUNT = env_rate("RATE_LIMIT_SIGN_IN_FAILURES_PER_ACCOUNT", "10/min")
+RATE_LIMIT_SIGN_IN_FAILURES_PER_IP = env_rate("RATE_LIMIT_SIGN_IN_FAILURES_PER_IP", "30/hour")
+# Sign-up forms sent per IP address.
+RATE_LIMIT_SIGNUPS = env_rate("RATE_LIMIT_SIGNUPS", "10/hour")
 # Proxies in front of the site that append to X-Forwarded-For; 0 trusts only REMOTE_ADDR, since
 # a client can write any X-Forwarded-For it likes.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)

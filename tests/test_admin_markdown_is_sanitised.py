@@ -65,11 +65,11 @@ def test_links_get_rel_noopener_noreferrer_nofollow_and_keep_their_title():
     assert '<a href="/articles/returns/" rel="noopener noreferrer nofollow">an article</a>' in html
 
 
-def test_tables_are_kept_with_their_alignment_and_nothing_else_in_style():
+def test_tables_are_kept_with_their_alignment_as_a_class_not_a_style():
     html = render_markdown("| Plan | Price |\n|:-----|------:|\n| Basic | £5 |")
     assert "<table>" in html and "<thead>" in html and "<tbody>" in html
-    assert '<th style="text-align:left">Plan</th>' in html
-    assert '<td style="text-align:right">£5</td>' in html
+    assert '<th class="align-left">Plan</th>' in html
+    assert '<td class="align-right">£5</td>' in html
 
 
 def test_inline_code_and_code_blocks_are_kept_and_escaped():

@@ -16,6 +16,8 @@ from supportsite.asgi import application
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("async_orm")]
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+# The page's own origin is the Host it was served from, port included.
+HOST = (b"host", b"127.0.0.1:8000")
 QUESTION = "how many days do I have to send something back?"
 
 
@@ -45,7 +47,7 @@ def generation(openai_settings, settings):
     return openai_settings
 
 
-async def _conversation(message, *, headers=(ORIGIN,)) -> list[dict]:
+async def _conversation(message, *, headers=(ORIGIN, HOST)) -> list[dict]:
     """Send one message; collect what the server sends until "done" or "error"."""
     communicator = WebsocketCommunicator(application, "/ws/answer/", headers=list(headers))
     connected, _ = await communicator.connect(timeout=10)
@@ -155,7 +157,7 @@ async def test_a_signed_in_session_answers_from_signed_in_articles(articles):
     cookie = await sync_to_async(session_cookie)()
     question = {"query": "do members get longer to return things", "category": None}
     anonymous = await _conversation(question)
-    member = await _conversation(question, headers=(ORIGIN, (b"cookie", f"sessionid={cookie}".encode())))
+    member = await _conversation(question, headers=(ORIGIN, HOST, (b"cookie", f"sessionid={cookie}".encode())))
     assert "/articles/member-returns/" not in [d["url"] for d in anonymous[0]["documents"]]
     assert member[0]["documents"][0]["url"] == "/articles/member-returns/"
     rows = await sync_to_async(list)(UserResponse.objects.order_by("pk").values_list("user__username", flat=True))

@@ -171,7 +171,9 @@ async def test_the_websocket_answers_an_error_frame_once_over_the_limit_and_stor
 
     await sync_to_async(add_articles)("reset-password")
     settings.RATE_LIMIT_PER_IP = "1/min"
-    communicator = WebsocketCommunicator(application, "/ws/answer/", headers=[(b"origin", b"http://127.0.0.1:8000")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/answer/", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
+    )
     connected, _ = await communicator.connect(timeout=10)
     assert connected
     frames = []
