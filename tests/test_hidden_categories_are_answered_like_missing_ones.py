@@ -69,7 +69,7 @@ def _api(client: Client, category: str) -> tuple[int, str]:
 def _websocket(category: str) -> str:
     async def ask() -> dict:
         communicator = WebsocketCommunicator(
-            application, "/ws/answer/", headers=[(b"origin", b"http://127.0.0.1:8000")]
+            application, "/ws/answer/", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
         )
         connected, _ = await communicator.connect(timeout=10)
         assert connected

@@ -54,7 +54,7 @@ def test_deeply_nested_json_gets_a_400_from_the_api(article, caplog):
 def test_deeply_nested_json_gets_an_error_frame_and_the_socket_still_answers(article, caplog):
     async def conversation() -> tuple[dict, list[dict]]:
         communicator = WebsocketCommunicator(
-            application, "/ws/answer/", headers=[(b"origin", b"http://127.0.0.1:8000")]
+            application, "/ws/answer/", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
         )
         connected, _ = await communicator.connect(timeout=10)
         assert connected
