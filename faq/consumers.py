@@ -36,6 +36,7 @@ from faq.answers import (
     stream,
     wants_generation,
 )
+from faq.feedback import answer_token
 from faq.markdown import render_markdown
 from faq.models import Category, UserResponse
 from faq.search import Hit, SearchResult, search
@@ -161,6 +162,7 @@ class AnswerConsumer(AsyncJsonWebsocketConsumer):
                 # Sanitised by nh3: the only HTML the page ever inserts.
                 "html": render_markdown(answer.text) if answer.answered else "",
                 "response_id": answer.response_id,
+                "feedback_token": answer_token(answer.response_id),
                 "sources": [document_json(document) for document in sources],
                 "contact_url": settings.SUPPORT_CONTACT_URL,
             }

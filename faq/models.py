@@ -233,14 +233,27 @@ class Feedback(ExportModelOperationsMixin("feedback"), models.Model):
     document = models.ForeignKey(FaqDocument, null=True, blank=True, on_delete=models.CASCADE)
     helpful = models.BooleanField()
     comment = models.TextField(blank=True, max_length=2000)
+    # Who voted on an article: "user:<pk>", or "anon:<random>" kept in an anonymous session.
+    # An answer was given to one asker, so a vote on an answer needs no voter to be unique.
+    voter = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(response__isnull=False) | models.Q(document__isnull=False),
                 name="feedback_has_a_target",
-            )
+            ),
+            # One vote per answer and per article and person: voting again changes it (faq/feedback.py).
+            models.UniqueConstraint(
+                fields=["response"], condition=models.Q(response__isnull=False), name="feedback_one_per_answer"
+            ),
+            models.UniqueConstraint(
+                fields=["document", "voter"],
+                condition=models.Q(response__isnull=True),
+                name="feedback_one_per_article_and_voter",
+            ),
         ]
 
     def __str__(self) -> str:

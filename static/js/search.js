@@ -145,13 +145,13 @@
     return form.getAttribute("action") + "?" + params.toString();
   }
 
-  function feedbackForm(responseId) {
+  function feedbackForm(token) {
     var template = document.getElementById("answer-feedback-template");
-    if (!template || !responseId) return null;
-    var form = template.content.firstElementChild.cloneNode(true);
-    var field = form.querySelector("[data-response-id]");
-    if (field) field.value = String(responseId);
-    return form;
+    if (!template || !token) return null;
+    var area = template.content.firstElementChild.cloneNode(true);
+    var field = area.querySelector("[data-response-id]");
+    if (field) field.value = String(token);
+    return area;
   }
 
   function renderResults(container, documents, answered) {
@@ -278,7 +278,7 @@
           });
           answerCard.appendChild(sources);
         }
-        var feedback = feedbackForm(message.response_id);
+        var feedback = feedbackForm(message.feedback_token);
         if (feedback) answerCard.appendChild(feedback);
       } else {
         var card = el("section", { class: "card no-answer", "aria-labelledby": "no-answer-heading" });
@@ -323,10 +323,18 @@
           });
       })
       .then(function (body) {
-        form.classList.add("is-sent");
-        var fieldset = form.querySelector("fieldset");
-        if (fieldset) fieldset.hidden = true;
-        if (status) status.textContent = body.message || "Thanks for your feedback!";
+        // The server sends the area as it now is (thanks, and after a "No" what they were looking
+        // for); focus moves to it so keyboard and screen-reader users stay where they were.
+        var area = form.closest("[data-feedback]");
+        var holder = document.createElement("div");
+        holder.innerHTML = body.html || "";
+        var fresh = holder.firstElementChild;
+        if (area && fresh) {
+          area.replaceWith(fresh);
+          fresh.focus();
+        } else if (status) {
+          status.textContent = body.message || "Thanks for your feedback!";
+        }
       })
       .catch(function (error) {
         buttons.forEach(function (button) {
