@@ -60,14 +60,14 @@ class EmbeddingStatusFilter(admin.SimpleListFilter):
 class FaqDocumentAdmin(admin.ModelAdmin):
     list_display = ["question", "category", "status", "visibility", "embedded", "updated_at"]
     list_select_related = ["category"]
-    list_filter = ["category", "status", "visibility", EmbeddingStatusFilter]
+    list_filter = ["category", "status", "visibility", "featured", EmbeddingStatusFilter]
     search_fields = ["question", "answer", "slug"]
     prepopulated_fields = {"slug": ("question",)}
     readonly_fields = ["markdown_preview", "embedding_status", "similar_articles", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["question", "slug", "category"]}),
         ("Answer", {"fields": ["answer", "markdown_preview"]}),
-        ("Publishing", {"fields": ["status", "visibility"]}),
+        ("Publishing", {"fields": ["status", "visibility", "featured"]}),
         ("Embedding", {"fields": ["embedding_status", "similar_articles"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]

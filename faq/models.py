@@ -87,6 +87,10 @@ class FaqDocument(ExportModelOperationsMixin("faq_document"), models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PUBLISHED, db_index=True)
     visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.PUBLIC)
+    # Chosen by staff for the home page's "Popular" until readers' own reading and answers fill it.
+    featured = models.BooleanField(
+        default=False, help_text="Shown under Popular on the home page while there is little reading history."
+    )
     embedding = EmbeddingField(null=True, blank=True, editable=False)
     embedding_model = models.CharField(max_length=200, blank=True, editable=False)
     # sha256 of the text that was embedded: a save with the same text skips the model call.
