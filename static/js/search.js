@@ -194,7 +194,8 @@
 
     history.pushState({ search: url }, "", url);
     pushed = true;
-    document.title = query + " · Search results · supportsite";
+    var siteName = document.querySelector('meta[name="application-name"]');
+    document.title = query + " · Search results · " + (siteName ? siteName.content : "Help centre");
     document.body.classList.add("is-searching");
     container.replaceChildren(el("p", { class: "notice notice-progress" }, "Searching…"));
     container.setAttribute("data-state", "searching");
@@ -284,6 +285,13 @@
         var card = el("section", { class: "card no-answer", "aria-labelledby": "no-answer-heading" });
         card.appendChild(el("h2", { id: "no-answer-heading" }, "No answer found"));
         card.appendChild(el("p", {}, message.text));
+        // A search limited to one topic may have its answer in another: never a dead end.
+        if (categoryOf(form)) {
+          var everywhere = el("p");
+          var all = "/search?q=" + encodeURIComponent(query);
+          everywhere.appendChild(el("a", { class: "button", href: all, "data-search-all": "" }, "Search all categories"));
+          card.appendChild(everywhere);
+        }
         var contact = el("p");
         contact.appendChild(el("a", { class: "button", href: message.contact_url }, "Contact support"));
         card.appendChild(contact);

@@ -1,0 +1,33 @@
+"""A search limited to one category that finds no answer offers "Search all categories", which
+finds it (issue 19 point 3), with and without JavaScript."""
+
+from __future__ import annotations
+
+from urllib.parse import quote_plus
+
+import pytest
+
+from tests.conftest import add_articles
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
+
+QUESTION = "how do I track my order"
+
+
+@pytest.fixture
+def help_centre(transactional_db):
+    add_articles("reset-password", "track-order")
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_category_search_without_an_answer_offers_all_categories(browser, live_server_url, help_centre, javascript):
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server_url}/search?q={quote_plus(QUESTION)}&category=accounts")
+        assert "No answer found" in page.locator("section.no-answer").inner_text()
+        page.get_by_role("link", name="Search all categories").click()
+        page.wait_for_url(f"**/search?q={quote_plus(QUESTION).replace('+', '%20')}")
+        assert "How can I track my order?" in page.locator("section.answer").inner_text()
+    finally:
+        context.close()
