@@ -110,6 +110,9 @@ class FaqDocument(ExportModelOperationsMixin("faq_document"), models.Model):
     class Meta:
         db_table = "faq_documents"
         ordering = ["question"]
+        # What staff call them (admin would say "Faq documents").
+        verbose_name = "FAQ article"
+        verbose_name_plural = "FAQ articles"
         indexes = [
             # Nearest-neighbour search by cosine distance (ORDER BY embedding <=> q LIMIT k).
             HnswIndex(

@@ -104,7 +104,8 @@ class GapCluster(models.Model):
 
     class Meta:
         verbose_name = "content gap"
-        verbose_name_plural = "content-gap queue"
+        # "Content gaps", so admin's counts read "3 content gaps", never "0 content-gap queue".
+        verbose_name_plural = "content gaps"
         ordering = ["-customers", "-questions", "id"]
         indexes = [
             # The queue page: open clusters, most customers first.
