@@ -258,7 +258,8 @@ class Feedback(ExportModelOperationsMixin("feedback"), models.Model):
             ),
             models.UniqueConstraint(
                 fields=["document", "voter"],
-                condition=models.Q(response__isnull=True),
+                # Rows stored without a voter (made by scripts, not the form) are not anyone's vote.
+                condition=models.Q(response__isnull=True) & ~models.Q(voter=""),
                 name="feedback_one_per_article_and_voter",
             ),
         ]

@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="feedback",
             constraint=models.UniqueConstraint(
-                condition=models.Q(("response__isnull", True)),
+                condition=models.Q(("response__isnull", True), models.Q(("voter", ""), _negated=True)),
                 fields=("document", "voter"),
                 name="feedback_one_per_article_and_voter",
             ),
