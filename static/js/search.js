@@ -160,7 +160,7 @@
       if (!answered) section.appendChild(el("p", { class: "empty" }, "No articles matched."));
       return section;
     }
-    section.appendChild(el("h2", { class: "section-title" }, answered ? "Articles" : "Closest articles"));
+    section.appendChild(el("h2", { class: "section-title" }, answered ? "Articles" : "Is it one of these?"));
     var list = el("ol", { class: "results" });
     documents.forEach(function (doc) {
       var li = el("li", { class: "result" });
