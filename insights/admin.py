@@ -229,7 +229,8 @@ class GapClusterAdmin(ReadOnlyAdmin):
     @admin.display(description="Summary")
     def summary(self, cluster: GapCluster) -> SafeString:
         return format_html(
-            "{} question(s) from {} customer(s), asked {} to {}.<br>{}",
+            "{} question(s) from {} asker(s) (signed-in customers, plus each anonymous question), "
+            "asked {} to {}.<br>{}",
             cluster.questions,
             cluster.customers,
             f"{timezone.localtime(cluster.first_asked):%Y-%m-%d}",

@@ -83,7 +83,10 @@ class GapCluster(models.Model):
     id = models.BigIntegerField(primary_key=True)
     questions = models.PositiveIntegerField()
     # Distinct signed-in customers, plus each anonymous question (anonymous askers cannot be told apart).
-    customers = models.PositiveIntegerField()
+    # Shown as "askers": anonymous questions are not customers, and cannot be told apart.
+    customers = models.PositiveIntegerField(
+        "askers", help_text="Distinct signed-in customers, plus each anonymous question."
+    )
     abstained = models.PositiveIntegerField(default=0)
     low_confidence = models.PositiveIntegerField(default=0)
     not_helpful = models.PositiveIntegerField(default=0)

@@ -6,9 +6,17 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from tests.conftest import add_articles
+from tests.conftest import add_articles, daphne_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
+
+
+@pytest.fixture(scope="module")
+def live_server_url(django_db_setup, django_db_blocker):
+    # A server of its own: admin caches content-type ids in its process, and the ids this module's
+    # tests see are gone after their database is flushed; the shared server would keep them.
+    with daphne_server(django_db_blocker) as url:
+        yield url
 
 
 @pytest.fixture
