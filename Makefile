@@ -28,7 +28,7 @@ $(DATA_DIR)/secret_key:
 	@chmod 600 $@
 
 run: install $(DATA_DIR)/secret_key
-	$(PY) manage.py serve --port $(PORT) --demo
+	SITE_NAME="$${SITE_NAME:-Larkspur Home}" $(PY) manage.py serve --port $(PORT) --demo
 
 test: install
 	SECRET_KEY=$${SECRET_KEY:-insecure-test-only-key} $(PY) -m pytest $(PYTEST_ARGS)

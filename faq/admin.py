@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, JsonResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -61,14 +61,14 @@ class EmbeddingStatusFilter(admin.SimpleListFilter):
 class FaqDocumentAdmin(admin.ModelAdmin):
     list_display = ["question", "category", "status", "visibility", "embedded", "updated_at"]
     list_select_related = ["category"]
-    list_filter = ["category", "status", "visibility", EmbeddingStatusFilter]
+    list_filter = ["category", "status", "visibility", "featured", EmbeddingStatusFilter]
     search_fields = ["question", "answer", "slug"]
     prepopulated_fields = {"slug": ("question",)}
     readonly_fields = ["markdown_preview", "embedding_status", "similar_articles", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["question", "slug", "category"]}),
         ("Answer", {"fields": ["answer", "markdown_preview"]}),
-        ("Publishing", {"fields": ["status", "visibility"]}),
+        ("Publishing", {"fields": ["status", "visibility", "featured"]}),
         ("Embedding", {"fields": ["embedding_status", "similar_articles"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
@@ -80,9 +80,25 @@ class FaqDocumentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Markdown preview")
     def markdown_preview(self, obj: FaqDocument) -> SafeString:
-        if not obj.answer:
-            return _note("Save the article to see its preview.")
-        return format_html('<div class="markdown-preview">{}</div>', render_markdown(obj.answer))
+        # static/js/admin_preview.js posts the answer to preview_view as staff type, and swaps this in.
+        url = reverse("admin:faq_faqdocument_preview")
+        body = render_markdown(obj.answer) if obj.answer else _note("Type an answer to see its preview.")
+        return format_html('<div class="markdown-preview" data-preview-url="{}" aria-live="polite">{}</div>', url, body)
+
+    def get_urls(self):
+        preview = path("preview/", self.admin_site.admin_view(self.preview_view), name="faq_faqdocument_preview")
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> JsonResponse:
+        """POST {answer}: the sanitised HTML customers would see (the same render_markdown)."""
+        if request.method != "POST":
+            return JsonResponse({"error": "POST the answer to preview it."}, status=405)
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            return JsonResponse({"error": "You may not edit articles."}, status=403)
+        answer = request.POST.get("answer", "")
+        if "\x00" in answer:
+            return JsonResponse({"error": "The answer contains a NUL character (\\0)."}, status=400)
+        return JsonResponse({"html": render_markdown(answer)})
 
     @admin.display(description="Embedding status")
     def embedding_status(self, obj: FaqDocument) -> SafeString:

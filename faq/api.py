@@ -20,8 +20,13 @@ from supportsite.ratelimit import check, request_ip
 router = Router(tags=["search"])
 
 
+# What the docs' "Try it out" sends: a real question, no user (Swagger would otherwise fill in
+# user_id 0, which is refused).
+SEARCH_EXAMPLE = {"query": "How do I reset my password?", "user_id": None, "category": None}
+
+
 class SearchIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": SEARCH_EXAMPLE})
 
     query: str
     user_id: int | None = None

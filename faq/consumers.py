@@ -25,6 +25,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from faq.answers import Done, Found, Piece, Replaced, Step, answer_steps, cited_documents
+from faq.feedback import answer_token
 from faq.inputs import BadInput, clean_query, find_category
 from faq.markdown import render_markdown
 from faq.models import Category
@@ -148,6 +149,7 @@ def _frame(step: Step) -> dict:
             # Sanitised by nh3: the only HTML the page ever inserts.
             "html": render_markdown(answer.text) if answer.answered else "",
             "response_id": answer.response_id,
+            "feedback_token": answer_token(answer.response_id),
             "sources": [document_json(document) for document in cited_documents(answer)],
             "contact_url": settings.SUPPORT_CONTACT_URL,
         }

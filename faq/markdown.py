@@ -7,12 +7,14 @@ so neither a pasted <script> nor a parser quirk can reach a customer's browser.
 from __future__ import annotations
 
 import html
+import re
 from functools import cache
 
 import nh3
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 
 ALLOWED_TAGS = {
     "p",
@@ -64,12 +66,46 @@ def _alignment_classes(state: StateCore) -> None:
                 token.attrs["class"] = f"align-{side}"
 
 
+# A help-centre path written out in the text ("see (/articles/delivery-costs/)"): staff and
+# imported content write them, and a path a customer has to copy into the address bar is a dead end.
+SITE_PATH = re.compile(r"(?<![\w/.])/(?:articles|categories)/[A-Za-z0-9_-]+/(?:#[A-Za-z0-9_-]+)?")
+
+
+def _link_site_paths(state: StateCore) -> None:
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, depth = [], 0
+        for token in block.children:
+            depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+            if token.type != "text" or depth or not SITE_PATH.search(token.content):
+                children.append(token)
+                continue
+            children.extend(_split_on_paths(token.content))
+        block.children = children
+
+
+def _split_on_paths(text: str) -> list[Token]:
+    tokens, start = [], 0
+    for match in SITE_PATH.finditer(text):
+        if match.start() > start:
+            tokens.append(Token("text", "", 0, content=text[start : match.start()]))
+        tokens.append(Token("link_open", "a", 1, attrs={"href": match.group()}))
+        tokens.append(Token("text", "", 0, content=match.group()))
+        tokens.append(Token("link_close", "a", -1))
+        start = match.end()
+    if start < len(text):
+        tokens.append(Token("text", "", 0, content=text[start:]))
+    return tokens
+
+
 @cache
 def _parser() -> MarkdownIt:
     # html=False: raw HTML in an answer is shown as text, never passed through.
     parser = MarkdownIt("commonmark", {"html": False}).enable("table")
     parser.core.ruler.push("clamp_headings", _clamp_headings)
     parser.core.ruler.push("alignment_classes", _alignment_classes)
+    parser.core.ruler.push("link_site_paths", _link_site_paths)
     return parser
 
 
@@ -93,5 +129,21 @@ def plain_text(markdown: str) -> str:
     """The rendered answer as one line of plain text (for snippets and meta descriptions)."""
     # nh3 with no allowed tags strips all markup and drops <script>/<style> content; it leaves
     # entities escaped, so unescape to get the characters back (templates escape them again).
-    text = html.unescape(nh3.clean(_render_html(markdown), tags=set()))
+    # A space after every block and cell first: "<td>Card</td><td>Free</td>" is "Card Free", not "CardFree".
+    rendered = _BLOCK_END.sub(lambda match: match.group() + " ", _render_html(markdown))
+    text = html.unescape(nh3.clean(rendered, tags=set()))
     return " ".join(text.split())
+
+
+_BLOCK_END = re.compile(r"</(?:p|li|td|th|tr|h[2-4]|blockquote|pre)>|<br\s*/?>|<hr\s*/?>")
+
+
+def plain_snippet(markdown: str, chars: int) -> str:
+    """At most `chars` characters of the answer as plain text, cut between words, never inside one."""
+    text = plain_text(markdown)
+    if len(text) <= chars:
+        return text
+    cut = text[: chars - 1]
+    if not text[chars - 1].isspace() and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-(\u2013\u2014") + "…"

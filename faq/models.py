@@ -87,6 +87,10 @@ class FaqDocument(ExportModelOperationsMixin("faq_document"), models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PUBLISHED, db_index=True)
     visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.PUBLIC)
+    # Chosen by staff for the home page's "Popular" until readers' own reading and answers fill it.
+    featured = models.BooleanField(
+        default=False, help_text="Shown under Popular on the home page while there is little reading history."
+    )
     embedding = EmbeddingField(null=True, blank=True, editable=False)
     embedding_model = models.CharField(max_length=200, blank=True, editable=False)
     # sha256 of the text that was embedded: a save with the same text skips the model call.
@@ -106,6 +110,9 @@ class FaqDocument(ExportModelOperationsMixin("faq_document"), models.Model):
     class Meta:
         db_table = "faq_documents"
         ordering = ["question"]
+        # What staff call them (admin would say "Faq documents").
+        verbose_name = "FAQ article"
+        verbose_name_plural = "FAQ articles"
         indexes = [
             # Nearest-neighbour search by cosine distance (ORDER BY embedding <=> q LIMIT k).
             HnswIndex(
@@ -233,14 +240,28 @@ class Feedback(ExportModelOperationsMixin("feedback"), models.Model):
     document = models.ForeignKey(FaqDocument, null=True, blank=True, on_delete=models.CASCADE)
     helpful = models.BooleanField()
     comment = models.TextField(blank=True, max_length=2000)
+    # Who voted on an article: "user:<pk>", or "anon:<random>" kept in an anonymous session.
+    # An answer was given to one asker, so a vote on an answer needs no voter to be unique.
+    voter = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(response__isnull=False) | models.Q(document__isnull=False),
                 name="feedback_has_a_target",
-            )
+            ),
+            # One vote per answer and per article and person: voting again changes it (faq/feedback.py).
+            models.UniqueConstraint(
+                fields=["response"], condition=models.Q(response__isnull=False), name="feedback_one_per_answer"
+            ),
+            models.UniqueConstraint(
+                fields=["document", "voter"],
+                # Rows stored without a voter (made by scripts, not the form) are not anyone's vote.
+                condition=models.Q(response__isnull=True) & ~models.Q(voter=""),
+                name="feedback_one_per_article_and_voter",
+            ),
         ]
 
     def __str__(self) -> str:

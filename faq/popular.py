@@ -7,6 +7,7 @@ not see never appear (nor do categories holding only those). Recommendations reu
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from django.db.models import BigIntegerField, Case, Count, IntegerField, Value, When
@@ -14,40 +15,53 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from faq.models import LISTING_DEFER, Category, FaqDocument, UserResponse
+from faq.models import LISTING_DEFER, ArticleView, Category, FaqDocument, UserResponse
 
 
 def popular_documents(user, *, days: int = 30, limit: int = 5) -> list[FaqDocument]:
-    """The visible articles most often given as the answer in the last `days` days, then the most
-    recently updated visible ones to fill up to `limit`. Two queries, whatever the history's size.
+    """The visible articles read or given as the answer most often in the last `days` days; then
+    the ones staff featured, then the most recently updated, to fill up to `limit`. Three queries,
+    whatever the history's size.
 
     Only answered questions count: an abstention's closest article was not given as an answer.
     """
     if limit <= 0:
         return []
     visible = FaqDocument.objects.visible_to(user)
+    visible_ids = visible.order_by().values("pk")  # a semi-join: hidden articles cannot crowd visible ones out
     since = timezone.now() - timedelta(days=days)
     # matched is [{"id": 12, "similarity": 0.71}, ...] in ranked order: matched->0->>'id' is the top match.
-    top_counts = list(
+    answers = (
         UserResponse.objects.filter(created_at__gte=since, answered=True)
         .annotate(doc_id=Cast(KT("matched__0__id"), BigIntegerField()))
-        # A semi-join on the visible set, so hidden articles cannot crowd the visible ones out.
-        .filter(doc_id__in=visible.order_by().values("pk"))
+        .filter(doc_id__in=visible_ids)
         .values("doc_id")
         .annotate(times=Count("pk"))
         .order_by("-times", "doc_id")
-        .values_list("doc_id", "times")[:limit]
+        .values_list("doc_id", "times")[: limit * 4]
     )
+    reads = (
+        ArticleView.objects.filter(created_at__gte=since, document_id__in=visible_ids)
+        .values("document_id")
+        .annotate(times=Count("pk"))
+        .order_by("-times", "document_id")
+        .values_list("document_id", "times")[: limit * 4]
+    )
+    # Each list is cut at 4x the limit: an article below that in both cannot reach the top `limit`
+    # by much, and the lists stay short however many articles there are.
+    counts: Counter[int] = Counter()
+    for doc_id, n in [*answers, *reads]:
+        counts[doc_id] += n
     times = Case(
-        *[When(pk=doc_id, then=Value(n)) for doc_id, n in top_counts],
+        *[When(pk=doc_id, then=Value(n)) for doc_id, n in counts.most_common(limit)],
         default=Value(0),
         output_field=IntegerField(),
     )
     return list(
         visible.select_related("category")
         .defer(*LISTING_DEFER)
-        .annotate(times_answered=times)
-        .order_by("-times_answered", "-updated_at", "pk")[:limit]
+        .annotate(times_used=times)
+        .order_by("-times_used", "-featured", "-updated_at", "pk")[:limit]
     )
 
 

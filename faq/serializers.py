@@ -4,17 +4,16 @@ search and recommendation APIs."""
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.utils.text import Truncator
 
-from faq.markdown import plain_text
+from faq.markdown import plain_snippet
 from faq.models import FaqDocument
 
 SNIPPET_CHARS = 200
 
 
 def snippet(document: FaqDocument) -> str:
-    """The start of the article's answer as plain text (result cards, frames, descriptions)."""
-    return Truncator(plain_text(document.answer)).chars(SNIPPET_CHARS)
+    """The start of the article's answer as plain text, cut between words (cards, frames, descriptions)."""
+    return plain_snippet(document.answer, SNIPPET_CHARS)
 
 
 def document_json(document: FaqDocument, *, request: HttpRequest | None = None, **extra) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from faq import views
+from faq import feedback, views
 from faq.sitemaps import SITEMAPS
 
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     # is a 404 before it reaches the database.
     path("categories/<slug:slug>/", views.category, name="category"),
     path("articles/<slug:slug>/", views.article, name="article"),
-    path("feedback", views.feedback, name="feedback"),
+    path("feedback", feedback.feedback, name="feedback"),
+    # A stored answer by its signed token (faq/feedback.py): where "Was this helpful?" returns.
+    path("answers/<str:token>/", feedback.answer, name="answer"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
 ]

@@ -11,33 +11,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_safe
 
 from faq.answers import Answer, ask, cited_documents, wants_generation
 from faq.inputs import EMPTY_QUERY, BadInput, clean_query, find_category, query_params
 from faq.markdown import render_markdown
-from faq.models import LISTING_DEFER, ArticleView, Category, FaqDocument, Feedback, UserResponse
+from faq.models import LISTING_DEFER, ArticleView, Category, FaqDocument, UserResponse
 from faq.popular import categories_with_counts, popular_documents, related_documents
 from faq.search import Hit
 from faq.search import search as search_documents
 from faq.serializers import document_json, snippet
 from recommendations.engine import recommend
-from supportsite import metrics
 from supportsite.concurrency import in_thread
-from supportsite.errors import json_error, wants_json
+from supportsite.errors import json_error, problem
 from supportsite.ratelimit import SUGGESTIONS, RateLimited, check, request_ip, too_many_page, with_retry_after
 
 SUGGEST_MIN_CHARS = 3
 SUGGEST_LIMIT = 5
 HOME_PICKS = 3
-COMMENT_MAX_LENGTH = 2000
-THANKS = "Thanks for your feedback!"
 
 
 @dataclass
@@ -60,13 +54,6 @@ def _search_form_context(**extra) -> dict:
         "streaming": wants_generation(),
         **extra,
     }
-
-
-def _problem(request: HttpRequest, status: int, problem: str) -> HttpResponse:
-    """The 400/403 page (or JSON for scripts) naming what was wrong."""
-    if wants_json(request):
-        return json_error(request, status, problem)
-    return render(request, f"{status}.html", {"problem": problem}, status=status)
 
 
 @require_safe
@@ -116,7 +103,7 @@ def _search_page(request: HttpRequest) -> HttpResponse:
         query = clean_query(params.get("q", ""))
         category = find_category(params.get("category"), user=request.user)
     except BadInput as exc:
-        return _problem(request, 400, str(exc))
+        return problem(request, 400, str(exc))
     context.update(
         query=query,
         selected_category=category,
@@ -180,75 +167,3 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
         "related": related_documents(document, user=request.user),
     }
     return render(request, "faq/article.html", context)
-
-
-@require_POST
-def feedback(request: HttpRequest) -> HttpResponse:
-    """Store a "Was this helpful?" answer about an answer (field `response`) or an article (`document`)."""
-    try:
-        helpful, comment = _helpful_and_comment(request)
-        target = _feedback_target(request)
-    except BadInput as exc:
-        return _problem(request, 400, str(exc))
-    except PermissionDenied as exc:
-        return _problem(request, 403, str(exc))
-    user = request.user if request.user.is_authenticated else None
-    Feedback.objects.create(user=user, helpful=helpful, comment=comment, **target)
-    metrics.FEEDBACK.labels(value="helpful" if helpful else "not_helpful").inc()
-    if wants_json(request):
-        return JsonResponse({"ok": True, "message": THANKS})
-    messages.success(request, THANKS)
-    return redirect(_next_url(request, target))
-
-
-def _helpful_and_comment(request: HttpRequest) -> tuple[bool, str]:
-    helpful = request.POST.get("helpful", "")
-    if helpful not in ("yes", "no"):
-        raise BadInput("Choose “Yes” or “No” to say whether this was helpful.")
-    comment = request.POST.get("comment", "").strip()
-    if "\x00" in comment:
-        raise BadInput("Your comment contains a NUL character (\\0).")
-    if len(comment) > COMMENT_MAX_LENGTH:
-        raise BadInput(f"Your comment is {len(comment)} characters; the limit is {COMMENT_MAX_LENGTH}.")
-    return helpful == "yes", comment
-
-
-def _feedback_target(request: HttpRequest) -> dict:
-    """{"response": UserResponse} or {"document": FaqDocument}; raises BadInput/PermissionDenied."""
-    response_id = request.POST.get("response", "").strip()
-    slug = request.POST.get("document", "").strip()
-    if bool(response_id) == bool(slug):
-        raise BadInput("Say what the feedback is about: an answer (response) or an article (document), not both.")
-    if slug:
-        if "\x00" in slug or len(slug) > 200:
-            raise BadInput("The article name is not valid.")
-        document = FaqDocument.objects.visible_to(request.user).filter(slug=slug).first()
-        if document is None:
-            raise BadInput(f"There is no article “{slug}” in the help centre.")
-        return {"document": document}
-    if not response_id.isascii() or not response_id.isdigit() or int(response_id) >= 2**63:
-        raise BadInput("The answer number must be a whole number.")
-    response = UserResponse.objects.filter(pk=int(response_id)).only("pk", "user_id").first()
-    if response is None:
-        raise BadInput(f"There is no answer number {response_id}.")
-    # Only the person who asked may rate an answer given to a signed-in user.
-    if response.user_id is not None and response.user_id != request.user.pk:
-        raise PermissionDenied("That answer was given to someone else, so you cannot rate it.")
-    return {"response": response}
-
-
-def _next_url(request: HttpRequest, target: dict) -> str:
-    wanted = request.POST.get("next", "")
-    # Only paths on this site: an open redirect would let a link bounce users anywhere.
-    if (
-        wanted.startswith("/")
-        and wanted.isprintable()
-        and url_has_allowed_host_and_scheme(
-            wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    ):
-        return wanted
-    if "document" in target:
-        return target["document"].get_absolute_url()
-    # Not the search page again: reloading it would ask (and record) the question a second time.
-    return "/"

@@ -26,7 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_safe
 
 from faq.models import LISTING_DEFER, FaqDocument
-from insights import analytics
+from insights import analytics, comments
 from insights.conf import setting
 from insights.drafts import EXAMPLES_FETCHED, closest_articles, draft_for, example_questions
 from insights.exports import CSV_KINDS, csv_response
@@ -69,7 +69,7 @@ class GapClusterAdmin(ReadOnlyAdmin):
     list_filter = [QueueStatusFilter]
     list_per_page = 25
     actions = ["dismiss_gaps", "restore_gaps"]
-    fields = ["summary", "nearest_articles", "answered_by", "all_questions"]
+    fields = ["summary", "nearest_articles", "answered_by", "all_questions", "customer_comments"]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[GapCluster]:
@@ -201,13 +201,18 @@ class GapClusterAdmin(ReadOnlyAdmin):
     @admin.display(description="Summary")
     def summary(self, cluster: GapCluster) -> SafeString:
         return format_html(
-            "{} question(s) from {} customer(s), asked {} to {}.<br>{}",
+            "{} question(s) from {} asker(s) (signed-in customers, plus each anonymous question), "
+            "asked {} to {}.<br>{}",
             cluster.questions,
             cluster.customers,
             f"{timezone.localtime(cluster.first_asked):%Y-%m-%d}",
             f"{timezone.localtime(cluster.last_asked):%Y-%m-%d}",
             self.why(cluster),
         )
+
+    @admin.display(description="What customers were looking for")
+    def customer_comments(self, cluster: GapCluster) -> SafeString:
+        return comments.gap_comments_html(cluster)
 
     @admin.display(description="Questions (closest to the centre first)")
     def all_questions(self, cluster: GapCluster) -> SafeString:
@@ -332,6 +337,7 @@ class ArticleHealthAdmin(ReadOnlyAdmin):
         "not_helpful",
         "helpful_ratio",
         "last_served",
+        "what_readers_missed",
     ]
     list_display_links = None
     list_filter = [CountedOverFilter, ServedRecentlyFilter, "status", "category"]
@@ -348,11 +354,17 @@ class ArticleHealthAdmin(ReadOnlyAdmin):
         now = timezone.now()
         # Not super(): it orders before the annotations the ordering names exist.
         documents = self.model._default_manager.select_related("category").defer(*LISTING_DEFER)
+        documents = comments.with_latest_comment(documents)
         return analytics.with_health(
             documents,
             since=now - timedelta(days=days),
             stale_since=now - timedelta(days=setting("INSIGHTS_STALE_DAYS")),
         ).order_by(*self.get_ordering(request))
+
+    @admin.display(description="What readers missed (latest)")
+    def what_readers_missed(self, document) -> str:
+        # The newest comment left with a "No" on this article (insights/comments.py).
+        return document.latest_comment or "—"
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         stale_days = setting("INSIGHTS_STALE_DAYS")

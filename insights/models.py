@@ -83,7 +83,10 @@ class GapCluster(models.Model):
     id = models.BigIntegerField(primary_key=True)
     questions = models.PositiveIntegerField()
     # Distinct signed-in customers, plus each anonymous question (anonymous askers cannot be told apart).
-    customers = models.PositiveIntegerField()
+    # Shown as "askers": anonymous questions are not customers, and cannot be told apart.
+    customers = models.PositiveIntegerField(
+        "askers", help_text="Distinct signed-in customers, plus each anonymous question."
+    )
     abstained = models.PositiveIntegerField(default=0)
     low_confidence = models.PositiveIntegerField(default=0)
     not_helpful = models.PositiveIntegerField(default=0)
@@ -104,7 +107,8 @@ class GapCluster(models.Model):
 
     class Meta:
         verbose_name = "content gap"
-        verbose_name_plural = "content-gap queue"
+        # "Content gaps", so admin's counts read "3 content gaps", never "0 content-gap queue".
+        verbose_name_plural = "content gaps"
         ordering = ["-customers", "-questions", "id"]
         indexes = [
             # The queue page: open clusters, most customers first.

@@ -19,8 +19,12 @@ router = Router(tags=["recommendations"])
 MAX_LIMIT = 20
 
 
+# What the docs' "Try it out" sends: no user_id 0 (refused), the popular articles instead.
+RECOMMENDATIONS_EXAMPLE = {"user_id": None, "limit": 5}
+
+
 class RecommendationsIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": RECOMMENDATIONS_EXAMPLE})
 
     user_id: int | None = Field(default=None, gt=0, lt=2**63)
     limit: int = Field(default=5, ge=1, le=MAX_LIMIT)

@@ -6,7 +6,8 @@ as the 422 `detail`), so a customer can quote the id to support wherever the ref
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -23,3 +24,10 @@ def error_body(request: HttpRequest, message: str, **extra) -> dict:
 
 def json_error(request: HttpRequest, status: int, message: str, **extra) -> JsonResponse:
     return JsonResponse(error_body(request, message, **extra), status=status)
+
+
+def problem(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """A 4xx naming what was wrong: JSON for scripts, else the site's page for that status."""
+    if wants_json(request):
+        return json_error(request, status, message)
+    return render(request, f"{status}.html", {"problem": message}, status=status)

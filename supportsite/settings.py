@@ -323,6 +323,8 @@ ANSWER_SOURCES = env_int("ANSWER_SOURCES", 3, minimum=1, maximum=10)
 QUERY_MAX_LENGTH = env_int("QUERY_MAX_LENGTH", 1000, minimum=10, maximum=100_000)
 # Where "contact support" points when the help centre has no answer.
 SUPPORT_CONTACT_URL = env_str("SUPPORT_CONTACT_URL", "mailto:support@example.com")
+# The company's name, in every page's header and title (`make run` with the demo: "Larkspur Home").
+SITE_NAME = env_str("SITE_NAME", "Help centre").strip()[:80] or "Help centre"
 
 # --- Recommendations and history -------------------------------------------------------------
 # Past questions read per recommendation request, and distinct interests drawn from them.

@@ -193,6 +193,34 @@ def missing_debian_package(package: str, tests: str) -> NoReturn:
     pytest.skip(reason)
 
 
+AXE_VERSION = "4"  # axe-core's major version; npm installs its newest 4.x at test time, never committed
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> str:
+    """Path of axe.min.js, installed from npm into a cache outside the repository on first use."""
+    cache = Path(os.environ.get("AXE_CACHE_DIR", Path.home() / ".cache" / "supportsite-axe"))
+    script = cache / "node_modules" / "axe-core" / "axe.min.js"
+    if script.exists():
+        return str(script)
+    npm = shutil.which("npm")
+    problem = "npm is not installed (apt-get install npm)" if npm is None else ""
+    if npm is not None:
+        done = subprocess.run(
+            [npm, "install", "--prefix", str(cache), f"axe-core@{AXE_VERSION}", "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        problem = "" if script.exists() else f"npm install axe-core@{AXE_VERSION} failed: {done.stderr[-500:]}"
+    if problem:
+        reason = f"{problem}: the accessibility checks cannot run"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(reason + " and CI=true requires them")
+        pytest.skip(reason)
+    return str(script)
+
+
 def chromium_path() -> str | None:
     return shutil.which("chromium") or (shutil.which("chromium-browser"))
 

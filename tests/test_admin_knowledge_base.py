@@ -110,7 +110,7 @@ def test_the_change_page_previews_the_answer_as_sanitised_markdown(admin_client)
         question="What does bold look like?", answer="This is **bold**.\n\n<script>alert('owned')</script>"
     )
     page = admin_client.get(_change_url(doc)).content.decode()
-    assert '<div class="markdown-preview"><p>This is <strong>bold</strong>.</p>' in page
+    assert 'aria-live="polite"><p>This is <strong>bold</strong>.</p>' in page and 'class="markdown-preview"' in page
     assert "<script>alert(" not in page
     assert "&lt;script&gt;alert(" in page
 
@@ -231,9 +231,9 @@ def test_saving_an_edited_answer_in_the_admin_re_embeds_the_article(admin_client
     assert list(doc.embedding) != pytest.approx(old_vector)
 
 
-def test_the_add_page_explains_that_previews_and_embeddings_come_after_saving(admin_client):
+def test_the_add_page_explains_that_the_preview_follows_typing_and_embeddings_come_after_saving(admin_client):
     page = admin_client.get(reverse("admin:faq_faqdocument_add")).content.decode()
-    assert "Save the article to see its preview." in page
+    assert "Type an answer to see its preview." in page
     assert "Embedded when saved." in page
 
 
@@ -249,3 +249,12 @@ def test_signed_in_customers_who_are_not_staff_are_sent_to_the_admin_login(clien
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_the_preview_endpoint_renders_what_customers_would_see_for_staff_only(admin_client, client):
+    url = reverse("admin:faq_faqdocument_preview")
+    rendered = admin_client.post(url, {"answer": "**Bold** <script>x</script>"}).json()["html"]
+    assert "<strong>Bold</strong>" in rendered and "<script>" not in rendered
+    assert admin_client.get(url).status_code == 405
+    assert admin_client.post(url, {"answer": "a\x00b"}).status_code == 400
+    assert client.post(url, {"answer": "x"}).status_code == 302  # not signed in: admin's sign-in page

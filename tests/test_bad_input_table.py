@@ -155,13 +155,13 @@ ROWS = [
     # The feedback form.
     Bad("feedback-missing-fields", "POST", "/feedback", {}, FORM, statuses=(400,), names=("Yes", "No")),
     Bad(
-        "feedback-response-not-a-number",
+        "feedback-response-not-an-answer-link",
         "POST",
         "/feedback",
         {"response": "abc", "helpful": "yes"},
         FORM,
         statuses=(400,),
-        names=("whole number",),
+        names=("link is not valid",),
     ),
     Bad(
         "feedback-unknown-document",

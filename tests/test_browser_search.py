@@ -39,9 +39,13 @@ def test_search_works_with_javascript_disabled(browser, live_server_url, help_ce
         assert answer.get_by_role("link", name="How do I reset my password?").get_attribute("href") == (
             "/articles/reset-password/"
         )
-        # Without JavaScript, "Was this helpful?" is a plain form post that comes back with thanks.
+        # Without JavaScript, "Was this helpful?" is a plain form post that comes back to the same
+        # answer (stored: the question is not asked again), at the feedback area, with thanks.
         page.get_by_role("button", name="Yes").click()
-        assert "Thanks for your feedback!" in page.locator(".messages").inner_text()
+        page.wait_for_url("**/answers/*/#feedback")
+        assert "Forgot password?" in page.locator("section.answer").inner_text()
+        assert "Thanks for your feedback!" in page.locator("#feedback").inner_text()
+        page.reload()  # a reload is a GET of the answer: no second vote, no second question
     finally:
         context.close()
     assert UserResponse.objects.count() == 1
@@ -85,18 +89,25 @@ def test_was_this_helpful_is_stored_with_one_click(page, live_server_url, help_c
     page.goto(live_server_url + "/search?q=" + quote_plus("how do I track my order"))
     response_id = UserResponse.objects.get().pk
     page.locator("section.answer").get_by_role("button", name="No").click()
-    status = page.locator("section.answer [data-feedback-status]")
+    status = page.locator("section.answer [data-feedback-status]").filter(has_text="Thanks")
     status.wait_for()
-    assert status.inner_text() == "Thanks for your feedback!"
+    assert "Thanks for your feedback!" in status.inner_text()
+    # "No" asks what they were looking for, and focus stays on the feedback area.
+    assert page.evaluate("document.activeElement.id") == "feedback"
+    page.get_by_label("What were you looking for?").fill("Tracking abroad")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Update").wait_for()
     assert page.url.endswith("/search?q=how+do+I+track+my+order")  # no page load
     feedback = Feedback.objects.get()
     assert feedback.response_id == response_id and feedback.helpful is False
+    assert feedback.comment == "Tracking abroad"
 
 
 def test_article_feedback_with_a_comment_is_stored(page, live_server_url, help_centre):
     page.goto(live_server_url + "/articles/reset-password/")
-    page.get_by_label("Anything we could add or explain better?").fill("Say how long the link lasts.")
-    page.get_by_role("button", name="Yes").click()
-    page.locator("[data-feedback-status]").filter(has_text="Thanks").wait_for()
+    page.get_by_role("button", name="No").click()
+    page.get_by_label("What were you looking for?").fill("Say how long the link lasts.")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Update").wait_for()
     feedback = Feedback.objects.get()
     assert feedback.document.slug == "reset-password" and feedback.comment == "Say how long the link lasts."

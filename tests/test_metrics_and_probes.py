@@ -9,6 +9,7 @@ import re
 import pytest
 from django.test import Client
 
+from faq.feedback import answer_token
 from faq.models import FaqDocument
 from supportsite.logs import JsonFormatter, RequestIdFilter
 
@@ -85,7 +86,7 @@ def test_feedback_and_ai_fallbacks_are_counted(article, openai_settings, setting
     from faq.models import UserResponse
 
     row = UserResponse.objects.get()
-    Client().post("/feedback", {"response": row.pk, "helpful": "no"})
+    Client().post("/feedback", {"response": answer_token(row.pk), "helpful": "no"})
     after = _metrics()
     assert _series(after, "ai_fallbacks_total", reason="InternalServerError") > _series(
         before, "ai_fallbacks_total", reason="InternalServerError"

@@ -145,13 +145,13 @@
     return form.getAttribute("action") + "?" + params.toString();
   }
 
-  function feedbackForm(responseId) {
+  function feedbackForm(token) {
     var template = document.getElementById("answer-feedback-template");
-    if (!template || !responseId) return null;
-    var form = template.content.firstElementChild.cloneNode(true);
-    var field = form.querySelector("[data-response-id]");
-    if (field) field.value = String(responseId);
-    return form;
+    if (!template || !token) return null;
+    var area = template.content.firstElementChild.cloneNode(true);
+    var field = area.querySelector("[data-response-id]");
+    if (field) field.value = String(token);
+    return area;
   }
 
   function renderResults(container, documents, answered) {
@@ -160,7 +160,7 @@
       if (!answered) section.appendChild(el("p", { class: "empty" }, "No articles matched."));
       return section;
     }
-    section.appendChild(el("h2", { class: "section-title" }, answered ? "Articles" : "Closest articles"));
+    section.appendChild(el("h2", { class: "section-title" }, answered ? "Articles" : "Is it one of these?"));
     var list = el("ol", { class: "results" });
     documents.forEach(function (doc) {
       var li = el("li", { class: "result" });
@@ -194,7 +194,8 @@
 
     history.pushState({ search: url }, "", url);
     pushed = true;
-    document.title = query + " · Search results · supportsite";
+    var siteName = document.querySelector('meta[name="application-name"]');
+    document.title = query + " · Search results · " + (siteName ? siteName.content : "Help centre");
     document.body.classList.add("is-searching");
     container.replaceChildren(el("p", { class: "notice notice-progress" }, "Searching…"));
     container.setAttribute("data-state", "searching");
@@ -278,12 +279,19 @@
           });
           answerCard.appendChild(sources);
         }
-        var feedback = feedbackForm(message.response_id);
+        var feedback = feedbackForm(message.feedback_token);
         if (feedback) answerCard.appendChild(feedback);
       } else {
         var card = el("section", { class: "card no-answer", "aria-labelledby": "no-answer-heading" });
         card.appendChild(el("h2", { id: "no-answer-heading" }, "No answer found"));
         card.appendChild(el("p", {}, message.text));
+        // A search limited to one topic may have its answer in another: never a dead end.
+        if (categoryOf(form)) {
+          var everywhere = el("p");
+          var all = "/search?q=" + encodeURIComponent(query);
+          everywhere.appendChild(el("a", { class: "button", href: all, "data-search-all": "" }, "Search all categories"));
+          card.appendChild(everywhere);
+        }
         var contact = el("p");
         contact.appendChild(el("a", { class: "button", href: message.contact_url }, "Contact support"));
         card.appendChild(contact);
@@ -323,10 +331,18 @@
           });
       })
       .then(function (body) {
-        form.classList.add("is-sent");
-        var fieldset = form.querySelector("fieldset");
-        if (fieldset) fieldset.hidden = true;
-        if (status) status.textContent = body.message || "Thanks for your feedback!";
+        // The server sends the area as it now is (thanks, and after a "No" what they were looking
+        // for); focus moves to it so keyboard and screen-reader users stay where they were.
+        var area = form.closest("[data-feedback]");
+        var holder = document.createElement("div");
+        holder.innerHTML = body.html || "";
+        var fresh = holder.firstElementChild;
+        if (area && fresh) {
+          area.replaceWith(fresh);
+          fresh.focus();
+        } else if (status) {
+          status.textContent = body.message || "Thanks for your feedback!";
+        }
       })
       .catch(function (error) {
         buttons.forEach(function (button) {

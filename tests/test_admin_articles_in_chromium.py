@@ -1,0 +1,51 @@
+"""Admin at a glance, in Chromium at 1280 px (issue 19 point 6): the preview follows the answer as
+staff type, its lists are not indented by admin's form CSS, and the models read as staff say them."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+
+from tests.conftest import add_articles, daphne_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
+
+
+@pytest.fixture(scope="module")
+def live_server_url(django_db_setup, django_db_blocker):
+    # A server of its own: admin caches content-type ids in its process, and the ids this module's
+    # tests see are gone after their database is flushed; the shared server would keep them.
+    with daphne_server(django_db_blocker) as url:
+        yield url
+
+
+@pytest.fixture
+def staff_page(page, live_server_url, transactional_db):
+    add_articles("reset-password", "track-order")
+    User.objects.create_superuser("editor", "editor@example.com", "pw-123456789")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server_url + "/admin/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill("pw-123456789")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+    return page
+
+
+def test_the_models_read_faq_articles_and_content_gaps(staff_page, live_server_url):
+    index = staff_page.locator("#content-main").inner_text()
+    assert "FAQ articles" in index and "Content gaps" in index and "Faq documents" not in index
+    staff_page.goto(live_server_url + "/admin/insights/gapcluster/")
+    assert "content-gap queue" not in staff_page.locator("#content-main").inner_text()
+
+
+def test_the_preview_follows_the_answer_as_staff_type_and_keeps_lists_flush(staff_page, live_server_url):
+    staff_page.goto(live_server_url + "/admin/faq/faqdocument/add/")
+    staff_page.locator("#id_answer").fill("Steps:\n\n- **Open** the app\n- Tap *Orders*")
+    preview = staff_page.locator(".markdown-preview")
+    preview.locator("li strong", has_text="Open").wait_for()
+    indent = preview.locator("ul").evaluate(
+        "e => e.getBoundingClientRect().left - e.parentElement.getBoundingClientRect().left"
+    )
+    assert indent < 40, f"the list is indented {indent}px inside the preview"
+    assert preview.locator("ul li").first.evaluate("e => getComputedStyle(e).listStyleType") == "disc"
