@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 from django.conf import settings
 
+from faq.batching import Batcher
 from supportsite import metrics
 from supportsite.shared_cache import Breaker
 
@@ -252,6 +253,19 @@ def _shared(action, *args):
     return result
 
 
+_batcher: Batcher | None = None
+
+
+def _query_batcher() -> Batcher:
+    """One per process: concurrent questions that miss the caches share model runs."""
+    global _batcher
+    if _batcher is None:
+        with _backend_lock:
+            if _batcher is None:
+                _batcher = Batcher(embed_texts)
+    return _batcher
+
+
 def embed_query(text: str) -> list[float]:
     """One query's vector, cached by its normalised text (the common case repeats): in this
     process, then in the shared cache when there is one, and only then from the model."""
@@ -263,7 +277,7 @@ def embed_query(text: str) -> list[float]:
     if isinstance(packed, bytes) and len(packed) == 4 * settings.EMBEDDING_DIMENSIONS:
         vector = np.frombuffer(packed, dtype="<f4").tolist()
     else:
-        (vector,) = embed_texts([text])
+        vector = _query_batcher().embed(text)
         packed = np.asarray(vector, dtype="<f4").tobytes()
         _shared(lambda cache, k, v: cache.set(k, v, SHARED_VECTOR_SECONDS), _shared_key(key), packed)
     _query_cache.put(key, vector)

@@ -30,6 +30,10 @@ DB_ERRORS = Counter("database_errors_total", "Total number of database errors", 
 EMBEDDING_SECONDS = Histogram(
     "ai_embedding_seconds", "Time to embed texts, by backend", ["backend"], buckets=_LATENCY_BUCKETS
 )
+# Distinct query texts per model run (faq/batching.py): above 1 only when questions queued behind a run.
+EMBEDDING_BATCH_SIZE = Histogram(
+    "ai_embedding_query_batch_size", "Query texts embedded together in one model run", buckets=(1, 2, 4, 8, 16, 32, 64)
+)
 EMBEDDING_ERRORS = Counter("ai_embedding_errors_total", "Embedding calls that failed, by backend", ["backend"])
 LLM_SECONDS = Histogram("ai_llm_seconds", "Time of chat completions, by model", ["model"], buckets=_LATENCY_BUCKETS)
 LLM_TOKENS = Counter("ai_llm_tokens_total", "Tokens used by chat completions", ["model", "kind"])

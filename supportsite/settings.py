@@ -298,8 +298,11 @@ OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 # Model names used with the OpenAI backend.
 OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 OPENAI_CHAT_MODEL = env_str("OPENAI_CHAT_MODEL", "gpt-4o-mini")
-# Threads onnxruntime uses for one local embedding call (2 halved import time on 2 cores).
-EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", min(4, os.cpu_count() or 1), minimum=1, maximum=64)
+# Threads onnxruntime uses for one local embedding run (2 halved import time on 2 cores). Query
+# runs are batched one at a time (faq/batching.py), so more threads than cores only oversubscribe.
+EMBEDDING_THREADS = min(
+    env_int("EMBEDDING_THREADS", min(4, os.cpu_count() or 1), minimum=1, maximum=64), os.cpu_count() or 1
+)
 # Retries (with exponential backoff) of a failed or rate-limited AI provider call.
 AI_MAX_RETRIES = env_int("AI_MAX_RETRIES", 2, minimum=0, maximum=10)
 # Seconds before a call to the AI provider is abandoned (answers fall back to extractive).

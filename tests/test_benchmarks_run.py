@@ -85,12 +85,16 @@ def test_search_load_benchmark_runs_against_daphne_without_errors():
     out = result.stdout
     assert "200 imported" in out
     rows = {
-        int(m[1]): (float(m[2]), int(m[3]))
-        for m in re.finditer(r"^  (\d+) client\(s\)\s+\d+\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+(\d+)\s+\d+%$", out, re.M)
+        (int(m[1]), m[2]): (float(m[3]), int(m[4]))
+        for m in re.finditer(
+            r"^  (\d+) client\(s\), (repeated|distinct)\s+\d+\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+(\d+)\s+\d+%$", out, re.M
+        )
     }
-    assert set(rows) == {1, 4}, out
+    # Both loads, every question new beside the repeated ones, at each client count.
+    assert set(rows) == {(n, load) for n in (1, 4) for load in ("repeated", "distinct")}, out
     assert all(rate > 0 and errors == 0 for rate, errors in rows.values()), out
     assert re.search(r"^  1 thread\(s\)\s+\d+\s+[\d.]+", out, re.M), out
     assert re.search(r"^  4 thread\(s\)\s+\d+\s+[\d.]+", out, re.M), out
     assert "endpoint p50 / floor p50 at 1 client" in out
-    assert "endpoint req/s / floor ops/s at 4 clients" in out
+    assert "repeated req/s / floor ops/s at 4 clients" in out
+    assert "distinct req/s / floor ops/s at 4 clients" in out
