@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from faq.answers import Answer, ask, wants_generation
 from faq.markdown import plain_text, render_markdown
 from faq.models import LISTING_DEFER, ArticleView, Category, FaqDocument, Feedback, UserResponse
+from faq.phrasings import learn_from_feedback
 from faq.popular import categories_with_counts, popular_documents, related_documents
 from faq.search import Hit, SearchResult, UnknownCategory, find_category
 from faq.search import search as search_documents
@@ -274,7 +275,8 @@ def feedback(request: HttpRequest) -> HttpResponse:
     except PermissionError as exc:
         return _problem(request, 403, str(exc))
     user = request.user if request.user.is_authenticated else None
-    Feedback.objects.create(user=user, helpful=helpful, comment=comment, **target)
+    feedback = Feedback.objects.create(user=user, helpful=helpful, comment=comment, **target)
+    learn_from_feedback(feedback, address=request_ip(request))  # "helpful" -> a pending known phrasing
     metrics.FEEDBACK.labels(value="helpful" if helpful else "not_helpful").inc()
     if _wants_json(request):
         return JsonResponse({"ok": True, "message": THANKS})
