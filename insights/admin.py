@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_safe
 
 from faq.models import LISTING_DEFER, FaqDocument
 from insights import analytics
+from insights.answered_by import answered_by_article
 from insights.conf import setting
 from insights.drafts import EXAMPLES_FETCHED, closest_articles, draft_for, example_questions
 from insights.forms import period_form
@@ -94,7 +95,7 @@ class GapClusterAdmin(ReadOnlyAdmin):
     list_display_links = None
     list_filter = [QueueStatusFilter]
     list_per_page = 25
-    actions = ["dismiss_gaps", "restore_gaps"]
+    actions = ["dismiss_gaps", "restore_gaps", answered_by_article]
     fields = ["summary", "nearest_articles", "answered_by", "all_questions"]
     readonly_fields = fields
 
