@@ -35,6 +35,15 @@ class PhrasingForm(forms.ModelForm):
 class PhrasingFormSet(forms.BaseInlineFormSet):
     user = None  # the staff member saving, set by PhrasingInline.get_formset
 
+    def __init__(self, data=None, *args, **kwargs) -> None:
+        prefix = kwargs.get("prefix") or self.get_default_prefix()
+        if data is not None and f"{prefix}-TOTAL_FORMS" not in data:
+            # A form posted without the inline (a script, an older page) saves the article and no
+            # phrasings, rather than failing on a missing management form.
+            data = data.copy()
+            data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+        super().__init__(data, *args, **kwargs)
+
     def clean(self) -> None:
         super().clean()
         checked = [

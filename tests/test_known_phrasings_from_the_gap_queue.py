@@ -43,3 +43,16 @@ def test_answered_by_article_turns_the_clusters_questions_into_phrasings_and_clo
     assert set(learned.values_list("source", "status")) == {("gap_queue", "approved")}
     result = search(questions[0])
     assert result.answered and result.best.document == pay_later
+
+
+def test_publishing_the_draft_made_from_a_cluster_turns_its_questions_into_phrasings(admin_client):
+    for n, text in enumerate(KLARNA[:3]):
+        asked(text, user=User.objects.create_user(f"customer{n}"), days_ago=2)
+    call_command("cluster_questions", verbosity=0)
+    cluster = GapCluster.objects.open().get()
+    questions = sorted(cluster.members.values_list("response__query", flat=True))
+    article = FaqDocument.objects.create(
+        question="Can I pay with Klarna?", answer="Yes: choose Klarna at checkout to pay later in instalments."
+    )
+    assert not GapCluster.objects.open().exists()
+    assert sorted(KnownPhrasing.objects.filter(document=article).values_list("text", flat=True)) == questions
