@@ -146,8 +146,8 @@ def _vector_hits(documents, query: str, vector: list[float], *, weight: float, l
         keyword_rank = float(row[plan.keyword_rank_at]) if plan.keyword_rank_at is not None else 0.0
         phrased = learned.pop(row[plan.pk_at], None)
         scored.append((similarity, phrased, keyword_rank, row))
-    # Articles only their phrasings brought in: read with their own similarity and keyword rank.
-    scored += [(*_article_signal(document, vector, terms), document) for document in _documents(documents, learned)]
+    # Articles only their phrasings brought in: read in one query with their own similarity and keyword rank.
+    scored += _documents(documents, learned, vector, terms)
     ranked = []
     for similarity, phrased, keyword_rank, row in scored:
         best = max(similarity, phrased) if phrased is not None else similarity
@@ -169,32 +169,22 @@ def nearest_phrasings(documents, vector: list[float]) -> dict[int, float]:
     return best
 
 
-def _documents(documents, learned: dict[int, float]) -> list[FaqDocument]:
+def _documents(documents, learned: dict[int, float], vector: list[float], terms: str | None) -> list[tuple]:
     if not learned:
         return []
-    found = list(documents.filter(pk__in=list(learned)).defer(*LISTING_DEFER).annotate(vector=F("embedding")))
-    for document in found:
-        document.phrased = learned[document.pk]
-    return found
-
-
-def _article_signal(document: FaqDocument, vector: list[float], terms: str | None) -> tuple[float, float, float]:
-    import numpy as np
-
-    similarity = -1.0
-    if document.vector is not None and document.embedding_model == current_model_name():
-        a, b = np.asarray(document.vector, dtype=float), np.asarray(vector, dtype=float)
-        similarity = float(a.dot(b) / ((np.linalg.norm(a) * np.linalg.norm(b)) or 1.0))
-    keyword_rank = 0.0
+    found = documents.filter(pk__in=list(learned)).defer(*LISTING_DEFER)
+    found = found.annotate(distance=CosineDistance("embedding", Vector(vector)))
     if terms is not None:
-        keyword_rank = float(
-            FaqDocument.objects.filter(pk=document.pk)
-            .annotate(rank=Coalesce(SearchRank(F("search_vector"), keyword_query(terms), normalization=32), Value(0.0)))
-            .values_list("rank", flat=True)
-            .first()
-            or 0.0
+        keywords = keyword_query(terms)
+        found = found.annotate(
+            keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
         )
-    return similarity, document.phrased, keyword_rank
+    rows = []
+    for document in found:
+        own = document.distance is not None and document.embedding_model == current_model_name()
+        similarity = 1.0 - float(document.distance) if own else -1.0
+        rows.append((similarity, learned[document.pk], float(getattr(document, "keyword_rank", 0.0)), document))
+    return rows
 
 
 # --- The nearest-neighbour statement, compiled once per shape ------------------------------------
@@ -303,9 +293,17 @@ class _PhrasingPlan:
     def __init__(self, documents, model: str) -> None:
         from faq.models import KnownPhrasing
 
-        queryset = (
+        # The nearest phrasings first, by the HNSW index alone (a join in the same scan makes the
+        # planner sort every phrasing instead), then only those whose article the caller may see.
+        nearest = (
             KnownPhrasing.objects.approved()
-            .filter(embedding_model=model, document__in=documents.order_by().values("pk"))
+            .filter(embedding_model=model)
+            .annotate(distance=CosineDistance("embedding", Value(_VECTOR_SLOT)))
+            .order_by("distance")
+            .values("pk")[: settings.PHRASING_CANDIDATES * PHRASING_OVERFETCH]
+        )
+        queryset = (
+            KnownPhrasing.objects.filter(pk__in=nearest, document__in=documents.order_by().values("pk"))
             .annotate(distance=CosineDistance("embedding", Value(_VECTOR_SLOT)))
             .order_by("distance")
             .values_list("document_id", "distance")[: settings.PHRASING_CANDIDATES]
@@ -327,6 +325,8 @@ class _PhrasingPlan:
 
 
 _PHRASING_PLANS: dict[tuple, _PhrasingPlan] = {}
+# Nearest phrasings read per candidate kept: room for those of articles the caller may not see.
+PHRASING_OVERFETCH = 4
 
 
 def _phrasing_plan_for(documents) -> _PhrasingPlan:
