@@ -1,6 +1,7 @@
 """Retrieval quality of the vector, keyword and shipped rankings on a FAQ data set, and the cut-off.
 
     .venv/bin/python bench/retrieval.py DATASET_DIR [--ood OTHER_DATASET_DIR] [--limit N]
+        [--phrasings FILE --learn K[,K...]]
 
 DATASET_DIR holds faqs.jsonl (id, question, answer, optional category), queries.jsonl
 ({"qid", "query", "relevant_ids": [...]}) and optionally unanswerable.jsonl (queries no article
@@ -13,6 +14,10 @@ correctly, answers wrongly or abstains at the configured cut-off, and a sweep of
 top hit's similarity) with the share of out-of-domain queries rightly abstained, to calibrate
 SIMILARITY_CUTOFFS. With --ood, OTHER_DATASET_DIR's queries.jsonl (all, or --limit of them spread
 evenly over the file) are searched against this set: every answer given to them is a wrong one.
+
+With --phrasings FILE (JSON Lines {"id": article id, "phrasing": str}) and --learn K[,K...], a
+learning curve follows: for each K, the first K phrasings of each article are its approved known
+phrasings, and the shipped ranking is measured again (with a sweep of the phrasing cut-off).
 """
 
 from __future__ import annotations
@@ -46,6 +51,11 @@ class Outcome:
     answered: bool
     top_similarity: float
     seconds: float
+    top_article: float = -1.0  # the top hit's own similarity and its best phrasing's
+    top_phrasing: float = -1.0
+
+    def answers(self, cutoff: float, phrasing_cutoff: float) -> bool:
+        return self.top_article >= cutoff or self.top_phrasing >= phrasing_cutoff
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -93,8 +103,11 @@ def run(query: Query, ranking: str) -> Outcome:
     result = search(query.text, user=None, ranking=ranking, limit=TOP_K)
     seconds = time.perf_counter() - started
     slugs = [hit.document.slug for hit in result.hits]
-    top = result.hits[0].similarity if result.hits else 0.0
-    return Outcome(rank_of(slugs, query.relevant), result.answered, top, seconds)
+    best = result.hits[0] if result.hits else None
+    top = best.similarity if best else 0.0
+    article = best.article_similarity if best and best.article_similarity is not None else top
+    phrasing = best.phrasing_similarity if best and best.phrasing_similarity is not None else -1.0
+    return Outcome(rank_of(slugs, query.relevant), result.answered, top, seconds, article, phrasing)
 
 
 def quality(outcomes: list[Outcome]) -> tuple[float, float, float]:
@@ -132,7 +145,13 @@ def main() -> None:
     parser.add_argument("dataset", type=Path, metavar="DATASET_DIR")
     parser.add_argument("--ood", type=Path, metavar="OTHER_DATASET_DIR", help="a data set from another domain")
     parser.add_argument("--limit", type=int, help="search only N of the --ood queries (spread over the file)")
+    parser.add_argument("--phrasings", type=Path, metavar="FILE", help="known phrasings per article (JSON Lines)")
+    parser.add_argument("--learn", type=learn_counts, metavar="K[,K...]", help="phrasings per article to measure")
     args = parser.parse_args()
+    if bool(args.phrasings) != bool(args.learn):
+        parser.error("--phrasings and --learn go together")
+    if args.phrasings and not args.phrasings.is_file():
+        sys.exit(f"{args.phrasings}: no such file")
     for directory in [args.dataset, *([args.ood] if args.ood else [])]:
         if not (directory / "queries.jsonl").is_file():
             sys.exit(f"{directory}: no queries.jsonl")
@@ -173,6 +192,7 @@ def main() -> None:
                 outcomes[ranking].append(run(query, ranking))
         in_set_ood = [run(q, "shipped") for q in unanswerable]
         other_ood = [run(q, "shipped") for q in ood]
+        curve = learning_curve(args, answerable, unanswerable + ood) if args.learn else []
     total = time.perf_counter() - run_started
 
     cutoff = similarity_cutoff()
@@ -222,6 +242,79 @@ def main() -> None:
     )
     (v1, _, vmrr), (s1, _, smrr) = quality(outcomes["vector"]), quality(shipped)
     print(f"shipped >= vector-only on hit@1 and MRR@10: {'yes' if s1 >= v1 and smrr >= vmrr else 'no'}")
+    if curve:
+        print_curve(curve, cutoff)
+
+
+def learn_counts(text: str) -> list[int]:
+    try:
+        counts = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected whole numbers separated by commas") from None
+    if not counts or counts[0] < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected counts of 0 or more")
+    return counts
+
+
+def learning_curve(args, answerable: list[Query], off_topic: list[Query]) -> list[tuple[int, int, list, list]]:
+    """For each K (ascending): add phrasings up to K per article, search again. The phrasings are
+    added through faq.phrasings.set_phrasings, the code imports and the content-gap queue use."""
+    from faq.models import FaqDocument
+    from faq.phrasings import Source, set_phrasings
+
+    per_article: dict[str, list[str]] = {}
+    for row in read_jsonl(args.phrasings):
+        per_article.setdefault(to_slug(row["id"]), []).append(row["phrasing"])
+    documents = {doc.slug: doc for doc in FaqDocument.objects.all()}
+    queries = {q.text for q in answerable}
+    leaked = sum(t in queries for texts in per_article.values() for t in texts)
+    if leaked:
+        print(f"warning: {leaked} phrasings are also benchmark queries", file=sys.stderr)
+    curve = []
+    for k in args.learn:
+        stored = 0
+        for slug, texts in per_article.items():
+            if slug in documents:
+                set_phrasings(documents[slug], texts[:k], source=Source.IMPORT)
+        from faq.models import KnownPhrasing
+
+        stored = KnownPhrasing.objects.count()
+        curve.append((k, stored, [run(q, "shipped") for q in answerable], [run(q, "shipped") for q in off_topic]))
+    return curve
+
+
+PHRASING_SWEEP = [round(0.45 + 0.05 * i, 2) for i in range(6)]  # 0.45 .. 0.70
+
+
+def print_curve(curve: list[tuple[int, int, list, list]], cutoff: float) -> None:
+    from faq.phrasings import phrasing_cutoff
+
+    shipped_phrasing = phrasing_cutoff()
+    print()
+    print(f"learning curve (shipped ranking; cut-offs: article {cutoff:.2f}, phrasing {shipped_phrasing:.2f})")
+    print(
+        f"{'K':>4}{'phrasings':>11}{'hit@1':>8}{'hit@5':>8}{'MRR@10':>8}"
+        f"{'answered-correct':>18}{'answered-wrong':>16}{'off-topic abstained':>21}"
+    )
+    for k, stored, answerable, off_topic in curve:
+        hit1, hit5, mrr = quality(answerable)
+        correct, wrong, _ = answer_rates(answerable)
+        print(
+            f"{k:>4}{stored:>11}{hit1:>8.3f}{hit5:>8.3f}{mrr:>8.3f}{correct:>18.3f}{wrong:>16.3f}"
+            f"{abstained(off_topic):>21.3f}"
+        )
+    print()
+    print("phrasing cut-off sweep (answered-correct / answered-wrong / off-topic abstained)")
+    print(f"{'K':>4}" + "".join(f"{value:>22.2f}" for value in PHRASING_SWEEP))
+    for k, _stored, answerable, off_topic in curve:
+        n, m = len(answerable) or 1, len(off_topic) or 1
+        cells = []
+        for value in PHRASING_SWEEP:
+            correct = sum(o.answers(cutoff, value) and o.rank == 1 for o in answerable) / n
+            wrong = sum(o.answers(cutoff, value) and o.rank != 1 for o in answerable) / n
+            rightly = sum(not o.answers(cutoff, value) for o in off_topic) / m
+            cells.append(f"{correct:.3f}/{wrong:.3f}/{rightly:.3f}")
+        print(f"{k:>4}" + "".join(f"{cell:>22}" for cell in cells))
 
 
 if __name__ == "__main__":

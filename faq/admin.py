@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from faq.admin_phrasings import PhrasingInline
 from faq.markdown import render_markdown
 from faq.models import Category, FaqDocument
 from faq.reembedding import reembed_documents
@@ -59,6 +60,7 @@ class EmbeddingStatusFilter(admin.SimpleListFilter):
 
 @admin.register(FaqDocument)
 class FaqDocumentAdmin(admin.ModelAdmin):
+    inlines = [PhrasingInline]
     list_display = ["question", "category", "status", "visibility", "embedded", "updated_at"]
     list_select_related = ["category"]
     list_filter = ["category", "status", "visibility", "featured", EmbeddingStatusFilter]

@@ -25,8 +25,10 @@ from django.views.decorators.http import require_POST, require_safe
 from faq.inputs import BadInput
 from faq.markdown import render_markdown
 from faq.models import FaqDocument, Feedback, UserResponse
+from faq.phrasings import learn_from_feedback
 from supportsite import metrics
 from supportsite.errors import problem, wants_json
+from supportsite.ratelimit import request_ip
 
 COMMENT_MAX_LENGTH = 2000
 THANKS = "Thanks for your feedback!"
@@ -113,6 +115,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
     )
     if counted:
         metrics.FEEDBACK.labels(value="helpful" if helpful else "not_helpful").inc()
+        learn_from_feedback(vote, address=request_ip(request))  # "helpful" -> a pending known phrasing
     if wants_json(request):
         html = render_to_string("faq/_feedback.html", feedback_context(request, vote=vote, **target), request=request)
         return JsonResponse({"ok": True, "message": THANKS, "helpful": helpful, "html": html})

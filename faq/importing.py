@@ -1,7 +1,9 @@
 """Import and export of FAQ articles as JSON Lines, a JSON array or CSV.
 
 Records carry `question`, `answer`, optional `category` (by name), optional `id` (the slug:
-imports upsert by it), and, as exports write them, optional `status` and `visibility`.
+imports upsert by it), optional `phrasings` (a list of strings that mean the article: its known
+phrasings, added to those it has; in CSV one per line of the cell), and, as exports write them,
+optional `status` and `visibility`.
 A bad record is reported with its line number and skipped; the good ones are stored.
 """
 
@@ -24,7 +26,8 @@ from faq.models import ANSWER_MAX_LENGTH, QUESTION_MAX_LENGTH, Category, FaqDocu
 from faq.signals import articles_published
 
 FORMATS = ("jsonl", "json", "csv")
-FIELDS = ("id", "question", "answer", "category", "status", "visibility")
+FIELDS = ("id", "question", "answer", "category", "status", "visibility", "phrasings")
+PHRASINGS_MAX = 1000  # per article
 CATEGORY_MAX_LENGTH = 120
 SLUG_MAX_LENGTH = 200
 # Undecodable bytes survive reading as lone surrogates (surrogateescape) so we can name them.
@@ -45,6 +48,7 @@ class Record:
     category: str | None = None
     status: str | None = None
     visibility: str | None = None
+    phrasings: list[str] | None = None
 
 
 @dataclass
@@ -62,6 +66,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     not_embedded: int = 0
+    phrasings_added: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -200,6 +205,9 @@ def validate(line: int, raw: dict[str, Any]) -> Record | Problem:
         return Problem(line, f"'status' must be one of {', '.join(FaqDocument.Status.values)}")
     if values["visibility"] is not None and values["visibility"] not in FaqDocument.Visibility.values:
         return Problem(line, f"'visibility' must be one of {', '.join(FaqDocument.Visibility.values)}")
+    phrasings = _phrasings(line, raw.get("phrasings"))
+    if isinstance(phrasings, Problem):
+        return phrasings
     slug = slugify(values["id"] or values["question"])[:SLUG_MAX_LENGTH].strip("-")
     if not slug:
         return Problem(line, "'id' has no letters or digits to make a slug from")
@@ -211,7 +219,32 @@ def validate(line: int, raw: dict[str, Any]) -> Record | Problem:
         category=values["category"],
         status=values["status"],
         visibility=values["visibility"],
+        phrasings=phrasings,
     )
+
+
+def _phrasings(line: int, value: Any) -> list[str] | Problem | None:
+    """A list of strings (JSON), or one per line (a CSV cell)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, list):
+        return Problem(line, f"'phrasings' must be a list of text, not {type(value).__name__}")
+    if len(value) > PHRASINGS_MAX:
+        return Problem(line, f"'phrasings' has {len(value)} entries; the limit is {PHRASINGS_MAX}")
+    cleaned = []
+    for n, item in enumerate(value, start=1):
+        if not isinstance(item, str):
+            return Problem(line, f"'phrasings' entry {n} must be text, not {type(item).__name__}")
+        if "\x00" in item or _SURROGATE.search(item):
+            return Problem(line, f"'phrasings' entry {n} contains a NUL byte or invalid UTF-8")
+        item = " ".join(item.split())
+        if len(item) > QUESTION_MAX_LENGTH:
+            return Problem(line, f"'phrasings' entry {n} is {len(item)} characters; the limit is {QUESTION_MAX_LENGTH}")
+        if item:
+            cleaned.append(item)
+    return list(dict.fromkeys(cleaned))
 
 
 def read_records(path: Path, fmt: str | None = None) -> tuple[list[Record], list[Problem]]:
@@ -262,6 +295,7 @@ def import_records(
         report.updated += len(to_update)
         if not dry_run:
             _write(to_create, to_update, report)
+            report.phrasings_added += _write_phrasings(batch)
         if progress:
             progress(len(batch))
     return report
@@ -318,7 +352,21 @@ def _write(to_create: list[FaqDocument], to_update: list[FaqDocument], report: I
     articles_published.send(sender=FaqDocument, documents=FaqDocument.objects.filter(pk__in=written), request=None)
 
 
-def export_rows(documents: Iterable[FaqDocument]) -> Iterator[dict[str, str]]:
+def _write_phrasings(batch: list[Record]) -> int:
+    from faq.phrasings import Source, set_phrasings
+
+    wanted = [r for r in batch if r.phrasings]
+    documents = FaqDocument.objects.in_bulk([r.slug for r in wanted], field_name="slug")
+    return sum(set_phrasings(documents[r.slug], r.phrasings, source=Source.IMPORT) for r in wanted)
+
+
+def export_rows(documents: Iterable[FaqDocument]) -> Iterator[dict[str, Any]]:
+    from faq.models import KnownPhrasing
+
+    # Approved phrasings only: pending ones are customers' words, not yet the help centre's.
+    phrasings: dict[int, list[str]] = {}
+    for document_id, text in KnownPhrasing.objects.approved().order_by("pk").values_list("document_id", "text"):
+        phrasings.setdefault(document_id, []).append(text)
     for doc in documents:
         yield {
             "id": doc.slug,
@@ -327,6 +375,7 @@ def export_rows(documents: Iterable[FaqDocument]) -> Iterator[dict[str, str]]:
             "category": doc.category.name if doc.category else "",
             "status": doc.status,
             "visibility": doc.visibility,
+            "phrasings": phrasings.get(doc.pk, []),
         }
 
 
@@ -346,7 +395,7 @@ def write_export(rows: Iterable[dict[str, str]], out: io.TextIOBase, fmt: str) -
         writer = csv.DictWriter(out, fieldnames=list(FIELDS), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow(row)
+            writer.writerow({**row, "phrasings": "\n".join(row.get("phrasings") or [])})
             count += 1
     else:
         raise ImportFormatError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

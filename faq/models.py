@@ -266,3 +266,93 @@ class Feedback(ExportModelOperationsMixin("feedback"), models.Model):
 
     def __str__(self) -> str:
         return f"{'helpful' if self.helpful else 'not helpful'}: {self.response or self.document}"
+
+
+class KnownPhrasingQuerySet(models.QuerySet):
+    def approved(self) -> KnownPhrasingQuerySet:
+        return self.filter(status=KnownPhrasing.Status.APPROVED)
+
+
+class KnownPhrasing(ExportModelOperationsMixin("known_phrasing"), models.Model):
+    """A question that means an article (what the help centre learned). Search ranks the article by
+    its own vector and its approved phrasings together; who may see it is always the article's."""
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Staff"
+        IMPORT = "import", "Import"
+        GAP_QUEUE = "gap_queue", "Content-gap queue"
+        CUSTOMER = "customer", "Customer"
+
+    class Status(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        PENDING = "pending", "Pending"
+        REJECTED = "rejected", "Rejected"
+
+    document = models.ForeignKey(FaqDocument, on_delete=models.CASCADE, related_name="phrasings")
+    text = models.CharField(max_length=QUESTION_MAX_LENGTH)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.STAFF)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.APPROVED)
+    embedding = EmbeddingField(null=True, blank=True, editable=False)
+    embedding_model = models.CharField(max_length=200, blank=True, editable=False)
+    embedded_hash = models.CharField(max_length=64, blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # A customer's pending phrasing is part of their history: both links cascade ("clear my
+    # history", purge_history) and are cut when it is approved.
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    response = models.ForeignKey(UserResponse, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # A keyed hash of the asker's address (never the address): one address cannot confirm twice.
+    address_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = KnownPhrasingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["document", "pk"]
+        indexes = [
+            # Nearest phrasings by cosine distance, joined to their article's visibility.
+            HnswIndex(
+                name="faq_phrasings_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            # The admin list and the approval rule read pending ones per article.
+            models.Index(fields=["document", "status"], name="faq_phrasings_doc_status"),
+        ]
+        constraints = [
+            # An article learns a wording once; pending duplicates are confirmations, not copies.
+            models.UniqueConstraint(
+                fields=["document", "text"],
+                condition=models.Q(status="approved"),
+                name="faq_phrasings_unique_approved",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def save(self, *args, **kwargs) -> None:
+        if self.needs_embedding():
+            from faq.phrasings import embed_phrasings
+
+            embed_phrasings([self])
+        super().save(*args, **kwargs)
+
+    @property
+    def text_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def needs_embedding(self) -> bool:
+        from faq.embeddings import current_model_name
+
+        return (
+            self.embedding is None
+            or self.embedding_model != current_model_name()
+            or self.embedded_hash != self.text_hash
+        )

@@ -18,9 +18,11 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.db.models.query import get_related_populators
 from pgvector import Vector
+from pgvector.django import CosineDistance
 
 from faq.embeddings import EmbeddingError, current_model_name, embed_query
 from faq.models import LISTING_DEFER, Category, FaqDocument
+from faq.phrasings import phrasing_cutoff
 from supportsite.metrics import query_type
 
 RANKINGS = ("shipped", "vector", "keyword")
@@ -30,8 +32,24 @@ _WORD = re.compile(r"\w+")
 @dataclass
 class Hit:
     document: FaqDocument
-    similarity: float  # cosine similarity of the query and the article (0 for keyword-only hits)
+    similarity: float  # cosine similarity of the query and the article or its best phrasing (0 for keyword-only hits)
     score: float  # what the ranking sorted by
+    # The best approved phrasing's similarity (None: no phrasing of this article was near).
+    phrasing_similarity: float | None = None
+    article_similarity: float | None = None
+
+    @property
+    def matched_by(self) -> str:
+        """ "phrasing" when a known phrasing, not the article itself, ranked it."""
+        if self.phrasing_similarity is not None and self.phrasing_similarity > (self.article_similarity or -1.0):
+            return "phrasing"
+        return "article"
+
+    def answers(self, cutoff: float, phrasing_cutoff: float) -> bool:
+        """Each kind of match has its own cut-off (phrasing matches score higher)."""
+        if self.article_similarity is None and self.phrasing_similarity is None:
+            return self.similarity >= cutoff
+        return (self.article_similarity or -1.0) >= cutoff or (self.phrasing_similarity or -1.0) >= phrasing_cutoff
 
 
 @dataclass
@@ -93,24 +111,64 @@ def search(
     weight = settings.KEYWORD_WEIGHT if ranking == "shipped" else 0.0
     hits = _vector_hits(documents, query, vector, weight=weight, limit=limit)
     cutoff = similarity_cutoff()
-    answered = bool(hits) and hits[0].similarity >= cutoff
+    answered = bool(hits) and hits[0].answers(cutoff, phrasing_cutoff())
     return SearchResult(query, hits, answered=answered, query_embedding=vector, cutoff=cutoff, category=category)
 
 
 def _vector_hits(documents, query: str, vector: list[float], *, weight: float, limit: int) -> list[Hit]:
-    """The best `limit` of the SEARCH_CANDIDATES nearest articles, re-ranked with the keyword signal."""
+    """The best `limit` of the SEARCH_CANDIDATES nearest articles and the articles of the
+    PHRASING_CANDIDATES nearest approved phrasings, one result per article, ranked by the higher
+    of the article's own similarity and its best phrasing's, plus the keyword signal."""
     terms = keyword_terms(query) if weight else None
     plan = _plan_for(documents, keyword_signal=terms is not None)
     with query_type("vector_search"):
         rows = plan.fetch(vector, terms)
+        learned = nearest_phrasings(documents, vector)
     scored = []
     for row in rows:
         similarity = 1.0 - float(row[plan.distance_at])
         keyword_rank = float(row[plan.keyword_rank_at]) if plan.keyword_rank_at is not None else 0.0
-        scored.append((similarity + weight * keyword_rank, similarity, row))
+        phrased = learned.pop(row[plan.pk_at], None)
+        scored.append((similarity, phrased, keyword_rank, row))
+    # Articles only their phrasings brought in: read in one query with their own similarity and keyword rank.
+    scored += _documents(documents, learned, vector, terms)
+    ranked = []
+    for similarity, phrased, keyword_rank, row in scored:
+        best = max(similarity, phrased) if phrased is not None else similarity
+        ranked.append((best + weight * keyword_rank, best, similarity, phrased, row))
     # Iterative scans in relaxed order may return neighbours slightly out of order: sort here.
-    scored.sort(key=lambda item: item[0], reverse=True)
-    return [Hit(plan.document(row), similarity, score) for score, similarity, row in scored[:limit]]
+    ranked.sort(key=lambda item: item[0], reverse=True)
+    return [
+        Hit(row if isinstance(row, FaqDocument) else plan.document(row), best, score, phrased, similarity)
+        for score, best, similarity, phrased, row in ranked[:limit]
+    ]
+
+
+def nearest_phrasings(documents, vector: list[float]) -> dict[int, float]:
+    """{article id: best similarity} over the nearest approved phrasings of articles in `documents`."""
+    plan = _phrasing_plan_for(documents)
+    best: dict[int, float] = {}
+    for document_id, distance in plan.fetch(vector):
+        best.setdefault(document_id, 1.0 - float(distance))  # nearest first: the first is the best
+    return best
+
+
+def _documents(documents, learned: dict[int, float], vector: list[float], terms: str | None) -> list[tuple]:
+    if not learned:
+        return []
+    found = documents.filter(pk__in=list(learned)).defer(*LISTING_DEFER)
+    found = found.annotate(distance=CosineDistance("embedding", Vector(vector)))
+    if terms is not None:
+        keywords = keyword_query(terms)
+        found = found.annotate(
+            keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
+        )
+    rows = []
+    for document in found:
+        own = document.distance is not None and document.embedding_model == current_model_name()
+        similarity = 1.0 - float(document.distance) if own else -1.0
+        rows.append((similarity, learned[document.pk], float(getattr(document, "keyword_rank", 0.0)), document))
+    return rows
 
 
 # --- The nearest-neighbour statement, compiled once per shape ------------------------------------
@@ -147,6 +205,7 @@ class _Plan:
         self.related = get_related_populators(klass_info, self.select, self.db)
         self.annotations = dict(compiler.annotation_col_map or {})
         self.distance_at = self.annotations["distance"]
+        self.pk_at = self.model_slice.start + self.init_list.index(self.model._meta.pk.attname)
         self.keyword_rank_at = self.annotations.get("keyword_rank")
         # Which columns convert (the float annotations), found once; they are called with the
         # connection of the thread that runs the statement.
@@ -208,6 +267,62 @@ def _plan_for(documents, *, keyword_signal: bool) -> _Plan:
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
         _PLANS[key] = plan
+    return plan
+
+
+class _PhrasingPlan:
+    """The nearest approved phrasings whose article is in the caller's queryset (its visibility,
+    never the phrasing's own), compiled once per shape like _Plan."""
+
+    def __init__(self, documents, model: str) -> None:
+        from faq.models import KnownPhrasing
+
+        # The nearest phrasings first, by the HNSW index alone (a join in the same scan makes the
+        # planner sort every phrasing instead), then only those whose article the caller may see.
+        nearest = (
+            KnownPhrasing.objects.approved()
+            .filter(embedding_model=model)
+            .annotate(distance=CosineDistance("embedding", Value(_VECTOR_SLOT)))
+            .order_by("distance")
+            .values("pk")[: settings.PHRASING_CANDIDATES * PHRASING_OVERFETCH]
+        )
+        queryset = (
+            KnownPhrasing.objects.filter(pk__in=nearest, document__in=documents.order_by().values("pk"))
+            .annotate(distance=CosineDistance("embedding", Value(_VECTOR_SLOT)))
+            .order_by("distance")
+            .values_list("document_id", "distance")[: settings.PHRASING_CANDIDATES]
+        )
+        self.db = queryset.db
+        self.sql, params = queryset.query.get_compiler(using=self.db).as_sql()
+        self.params = list(params)
+        self.vector_slots = [i for i, value in enumerate(self.params) if value == _VECTOR_SLOT]
+        if not self.vector_slots:
+            raise RuntimeError("the phrasing statement lost its query vector parameter")
+
+    def fetch(self, vector: list[float]) -> list[tuple]:
+        params = list(self.params)
+        for i in self.vector_slots:
+            params[i] = Vector(vector).to_text()
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(self.sql, params)
+            return cursor.fetchall()
+
+
+_PHRASING_PLANS: dict[tuple, _PhrasingPlan] = {}
+# Nearest phrasings read per candidate kept: room for those of articles the caller may not see.
+PHRASING_OVERFETCH = 4
+
+
+def _phrasing_plan_for(documents) -> _PhrasingPlan:
+    query = documents.query
+    model = current_model_name()
+    key = (documents.db, query.where, model, settings.PHRASING_CANDIDATES)
+    plan = _PHRASING_PLANS.get(key)
+    if plan is None:
+        plan = _PhrasingPlan(documents, model)
+        if len(_PHRASING_PLANS) >= _PLANS_MAX:
+            _PHRASING_PLANS.clear()
+        _PHRASING_PLANS[key] = plan
     return plan
 
 

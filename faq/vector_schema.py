@@ -58,6 +58,8 @@ def resize_embedding_column(dimensions: int) -> list[str]:
                 cursor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE vector({int(dimensions)}) USING NULL")
             done.append(f"resized {model._meta.db_table}.{', '.join(f.column for f in fields)}")
         cursor.execute("UPDATE faq_documents SET embedding_model = '', embedded_hash = ''")
+        # Known phrasings keep their rows (staff wrote them); `reembed --all` embeds them again.
+        cursor.execute("UPDATE faq_knownphrasing SET embedding_model = '', embedded_hash = ''")
     return done
 
 

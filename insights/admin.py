@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_safe
 
 from faq.models import LISTING_DEFER, FaqDocument
 from insights import analytics, comments
+from insights.answered_by import answered_by_article
 from insights.conf import setting
 from insights.drafts import EXAMPLES_FETCHED, closest_articles, draft_for, example_questions
 from insights.exports import CSV_KINDS, csv_response
@@ -68,7 +69,7 @@ class GapClusterAdmin(ReadOnlyAdmin):
     list_display_links = None
     list_filter = [QueueStatusFilter]
     list_per_page = 25
-    actions = ["dismiss_gaps", "restore_gaps"]
+    actions = ["dismiss_gaps", "restore_gaps", answered_by_article]
     fields = ["summary", "nearest_articles", "answered_by", "all_questions", "customer_comments"]
     readonly_fields = fields
 

@@ -385,13 +385,17 @@ def resolve_by_article(document: FaqDocument) -> int:
     """Close the open clusters this article answers: asked before it changed, centre within the cut-off."""
     if document.pk is None or not can_answer_customers(document):
         return 0
-    return (
+    from insights.answered_by import answer_gaps
+
+    answered = (
         GapCluster.objects.open()
         .filter(last_asked__lt=document.updated_at)
         .alias(distance=CosineDistance("centroid", document.embedding))
         .filter(distance__lte=1.0 - similarity_cutoff())
-        .update(answered_by=document, answered_at=timezone.now())
     )
+    ids = list(answered.values_list("pk", flat=True))
+    # Their questions become the article's known phrasings as the clusters close.
+    return answer_gaps(GapCluster.objects.filter(pk__in=ids), document)[0] if ids else 0
 
 
 def resolve_published(documents: QuerySet[FaqDocument]) -> int:

@@ -320,6 +320,21 @@ SIMILARITY_CUTOFF = env_float("SIMILARITY_CUTOFF", -1.0, minimum=-1.0, maximum=1
 KEYWORD_WEIGHT = env_float("KEYWORD_WEIGHT", 0.2, minimum=0.0, maximum=10.0)
 # Nearest neighbours fetched through the HNSW index before re-ranking.
 SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 20, minimum=1, maximum=200)
+# Known phrasings (what the help centre learned): the best phrasing's similarity must reach its own
+# cut-off for an answer (phrasing matches score higher than article ones), chosen per model by
+# `bench/retrieval.py --phrasings --learn`; an article ranks by the higher of its own similarity and its
+# best approved phrasing's.
+PHRASING_CUTOFFS = {"all-MiniLM-L6-v2-int8": 0.60}
+PHRASING_CUTOFF = env_float("PHRASING_CUTOFF", -1.0, minimum=-1.0, maximum=1.0)  # -1: per-model table
+# Nearest approved phrasings fetched through their HNSW index (several may belong to one article).
+PHRASING_CANDIDATES = env_int("PHRASING_CANDIDATES", 60, minimum=1, maximum=1000)
+# A customer's pending phrasing approves itself only when this many distinct signed-in customers,
+# from as many distinct addresses, asked near-identical questions that this article answered...
+LEARN_MIN_CONFIRMATIONS = env_int("LEARN_MIN_CONFIRMATIONS", 3, minimum=2, maximum=1000)
+# ... spread over at least this many hours (a burst of votes approves nothing) ...
+LEARN_MIN_SPREAD_HOURS = env_float("LEARN_MIN_SPREAD_HOURS", 24.0, minimum=0.0)
+# ... where near-identical means at least this cosine similarity between the questions.
+LEARN_NEAR_IDENTICAL = env_float("LEARN_NEAR_IDENTICAL", 0.90, minimum=0.5, maximum=1.0)
 # Articles a generated answer may draw on.
 ANSWER_SOURCES = env_int("ANSWER_SOURCES", 3, minimum=1, maximum=10)
 # Longest question accepted (characters); longer ones get a 4xx naming this limit.

@@ -40,6 +40,8 @@ def summary(report: ImportReport, *, dry_run: bool) -> str:
         f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
         f"{len(report.problems)} skipped (bad records){' — dry run: nothing ' + verb + ' stored' if dry_run else ''}."
     )
+    if report.phrasings_added:
+        text += f"\n{report.phrasings_added} known phrasing(s) added."
     if report.not_embedded:
         text += (
             f"\n{report.not_embedded} article(s) could not be embedded and were saved as 'not embedded' "

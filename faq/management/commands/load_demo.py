@@ -37,10 +37,25 @@ class Command(BaseCommand):
                 )
         records, problems = read_records(DEMO_DIR / "faqs.jsonl")
         report = import_records(records)
-        # A spread across topics for the home page's "Popular" until readers' history fills it.
-        featured = (DEMO_DIR / "featured.txt").read_text(encoding="utf-8").split()
-        FaqDocument.objects.filter(slug__in=featured).update(featured=True)
+        learned = load_demo_phrasings()
         self.stdout.write(
             f"Loaded the demo help centre: {report.created} created, {report.updated} updated, "
-            f"{report.unchanged} unchanged, {len(problems)} skipped."
+            f"{report.unchanged} unchanged, {len(problems)} skipped; {learned} known phrasing(s) added."
         )
+
+
+def load_demo_phrasings() -> int:
+    """The demo's known phrasings, as its staff would have written them (never the benchmark's queries)."""
+    from faq.phrasings import Source, set_phrasings
+
+    wanted: dict[str, list[str]] = {}
+    for line in (DEMO_DIR / "phrasings.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            wanted.setdefault(row["id"], []).append(row["phrasing"])
+    documents = FaqDocument.objects.in_bulk(list(wanted), field_name="slug")
+    return sum(
+        set_phrasings(documents[slug], texts, source=Source.STAFF)
+        for slug, texts in wanted.items()
+        if slug in documents
+    )

@@ -10,7 +10,8 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from faq.models import FaqDocument, UserResponse
+from faq.models import FaqDocument, KnownPhrasing, UserResponse
+from faq.phrasings import reembed_phrasings
 from faq.reembedding import reembed_documents, reembed_history
 from faq.vector_schema import column_dimensions, rebuild_vector_index, resize_embedding_column
 
@@ -47,6 +48,11 @@ class Command(BaseCommand):
             rebuild_vector_index()
         failed = len(ids) - embedded
         self.stdout.write(f"Embedded {embedded} article(s); {failed} failed.")
+        # Known phrasings: --missing embeds those without a current vector, --all every one.
+        total = KnownPhrasing.objects.count()
+        with tqdm(total=total, unit="phrasing", desc="phrasings", disable=no_progress or None) as bar:
+            phrasings, phrasings_failed = reembed_phrasings(everything=all, progress=bar.update)
+        self.stdout.write(f"Embedded {phrasings} known phrasing(s); {phrasings_failed} failed.")
         questions_failed = 0
         if all:
             # Questions answered in keyword-only mode (embedding backend down) never had a vector.
@@ -60,5 +66,7 @@ class Command(BaseCommand):
                 self.stdout.write("Run `python manage.py cluster_questions` to rebuild the content-gap queue.")
         if failed:
             raise CommandError(f"{failed} article(s) could not be embedded; see the log, then run reembed --missing.")
+        if phrasings_failed:
+            raise CommandError(f"{phrasings_failed} known phrasing(s) could not be embedded; run reembed --missing.")
         if questions_failed:
             raise CommandError(f"{questions_failed} stored question(s) could not be embedded; run reembed --all again.")
