@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('faq', '0004_article_views'),
+        ('faq', '0007_admin_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
