@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from faq.feedback import answer_token
 from faq.models import FaqDocument, KnownPhrasing, UserResponse
 
 # A question no article is near: only a phrasing can make it answer.
@@ -53,7 +54,7 @@ def mark_helpful(user: User | None, response: UserResponse, *, address: str = "2
     client = Client(REMOTE_ADDR=address)
     if user is not None:
         client.force_login(user)
-    return client.post("/feedback", {"response": response.pk, "helpful": "yes"}).status_code
+    return client.post("/feedback", {"response": answer_token(response.pk), "helpful": "yes"}).status_code
 
 
 def age(phrasings, hours: float) -> None:

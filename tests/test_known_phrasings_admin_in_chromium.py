@@ -29,6 +29,9 @@ def _sign_in(page, url: str) -> None:
     page.get_by_label("Username").fill("editor")
     page.get_by_label("Password").fill("pw-123456789")
     page.get_by_role("button", name="Log in").click()
+    # The sign-in redirects to `url`: read the page only once it has arrived.
+    page.wait_for_url(url)
+    page.wait_for_load_state()
 
 
 def test_the_also_asked_as_inline_saves_a_phrasing_and_flags_one_that_belongs_elsewhere(

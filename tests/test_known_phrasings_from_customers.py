@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from faq.feedback import answer_token
 from faq.models import KnownPhrasing
 from faq.search import search
 from tests.known_phrasings import age, answered, customer, help_centre, mark_helpful
@@ -42,11 +43,11 @@ def test_not_helpful_and_unanswered_questions_teach_nothing():
     Client().force_login(bob)
     client = Client()
     client.force_login(bob)
-    client.post("/feedback", {"response": answered(bob, QUESTION, order).pk, "helpful": "no"})
+    client.post("/feedback", {"response": answer_token(answered(bob, QUESTION, order).pk), "helpful": "no"})
     abstained = answered(bob, "something else entirely", order)
     abstained.answered = False
     abstained.save()
-    client.post("/feedback", {"response": abstained.pk, "helpful": "yes"})
+    client.post("/feedback", {"response": answer_token(abstained.pk), "helpful": "yes"})
     assert not KnownPhrasing.objects.exists()
 
 
@@ -63,7 +64,7 @@ def test_three_customers_from_three_addresses_over_a_day_approve_it_and_leave_no
     assert learned.status == KnownPhrasing.Status.APPROVED
     assert (learned.asked_by, learned.response, learned.address_hash, learned.approved_by) == (None, None, "", None)
     assert learned.approved_at is not None
-    assert search(learned.text).best.matched_by == "phrasing"
+    assert search(learned.text).hits[0].matched_by == "phrasing"
 
 
 def test_a_flood_from_one_account_approves_nothing():

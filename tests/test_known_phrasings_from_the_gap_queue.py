@@ -42,7 +42,7 @@ def test_answered_by_article_turns_the_clusters_questions_into_phrasings_and_clo
     assert sorted(learned.values_list("text", flat=True)) == questions
     assert set(learned.values_list("source", "status")) == {("gap_queue", "approved")}
     result = search(questions[0])
-    assert result.answered and result.best.document == pay_later
+    assert result.answered and result.hits[0].document == pay_later
 
 
 def test_publishing_the_draft_made_from_a_cluster_turns_its_questions_into_phrasings(admin_client):

@@ -26,9 +26,9 @@ def test_an_approved_phrasing_answers_a_question_its_article_alone_does_not():
     KnownPhrasing.objects.create(document=documents["where-is-my-order"], text=ODD_QUESTION)
     after = search(ODD_QUESTION)  # searchable as soon as it is saved
     assert after.answered
-    assert after.best.document.slug == "where-is-my-order"
-    assert after.best.matched_by == "phrasing"
-    assert after.best.similarity > 0.99
+    assert after.hits[0].document.slug == "where-is-my-order"
+    assert after.hits[0].matched_by == "phrasing"
+    assert after.hits[0].similarity > 0.99
 
 
 def test_pending_and_rejected_phrasings_leave_results_exactly_as_without_phrasings():

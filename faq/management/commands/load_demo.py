@@ -37,6 +37,9 @@ class Command(BaseCommand):
                 )
         records, problems = read_records(DEMO_DIR / "faqs.jsonl")
         report = import_records(records)
+        # A spread across topics for the home page's "Popular" until readers' history fills it.
+        featured = (DEMO_DIR / "featured.txt").read_text(encoding="utf-8").split()
+        FaqDocument.objects.filter(slug__in=featured).update(featured=True)
         learned = load_demo_phrasings()
         self.stdout.write(
             f"Loaded the demo help centre: {report.created} created, {report.updated} updated, "
