@@ -285,7 +285,8 @@ def embed_query(text: str) -> list[float]:
 
 
 class Embeddable(Protocol):
-    """What embed_documents needs of a row (an article; the models import this module, not the reverse)."""
+    """What embed_documents needs of a row (an article or a known phrasing; the models import this
+    module, not the reverse)."""
 
     embedding: list[float] | None
     embedding_model: str
@@ -308,7 +309,7 @@ def embed_documents(documents: Sequence[Embeddable]) -> int:
     try:
         vectors = embed_texts([doc.embedding_text for doc in documents])
     except EmbeddingError as exc:
-        logger.warning("embedding failed for %d article(s); saved as not embedded: %s", len(documents), exc)
+        logger.warning("embedding failed for %d row(s); saved as not embedded: %s", len(documents), exc)
         for doc in documents:
             doc.embedding = None
             doc.embedding_model = ""

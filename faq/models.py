@@ -345,8 +345,12 @@ class KnownPhrasing(ExportModelOperationsMixin("known_phrasing"), models.Model):
         super().save(*args, **kwargs)
 
     @property
+    def embedding_text(self) -> str:
+        return self.text
+
+    @property
     def text_hash(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
+        return hashlib.sha256(self.embedding_text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def needs_embedding(self) -> bool:
         from faq.embeddings import current_model_name

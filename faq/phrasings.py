@@ -18,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
-from faq.embeddings import EmbeddingError, current_model_name, embed_texts
+from faq.embeddings import current_model_name, embed_documents
 from faq.models import QUESTION_MAX_LENGTH, FaqDocument, Feedback, KnownPhrasing
+from faq.reembedding import reembed_rows
 
 logger = logging.getLogger(__name__)
 
@@ -42,22 +43,9 @@ def clean_text(text: str) -> str:
 
 
 def embed_phrasings(phrasings: Sequence[KnownPhrasing]) -> int:
-    """Set the vectors of unsaved phrasings whose text changed; on failure mark them not embedded
-    (they are then simply not searched until `reembed`). Returns how many were embedded."""
-    todo = [p for p in phrasings if p.needs_embedding()]
-    if not todo:
-        return 0
-    try:
-        vectors = embed_texts([p.text for p in todo])
-    except EmbeddingError as exc:
-        logger.warning("embedding failed for %d phrasing(s); saved as not embedded: %s", len(todo), exc)
-        for p in todo:
-            p.embedding, p.embedding_model, p.embedded_hash = None, "", ""
-        return 0
-    model = current_model_name()
-    for p, vector in zip(todo, vectors, strict=True):
-        p.embedding, p.embedding_model, p.embedded_hash = vector, model, p.text_hash
-    return len(todo)
+    """Set the vectors of unsaved phrasings whose text changed; on failure they are saved as not
+    embedded (and simply not searched until `reembed`). Returns how many were embedded."""
+    return embed_documents([p for p in phrasings if p.needs_embedding()])
 
 
 def reembed_phrasings(*, everything: bool, batch_size: int = 256, progress=None) -> tuple[int, int]:
@@ -66,17 +54,7 @@ def reembed_phrasings(*, everything: bool, batch_size: int = 256, progress=None)
     if not everything:
         queryset = queryset.exclude(embedding__isnull=False, embedding_model=current_model_name())
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-    embedded = 0
-    for start in range(0, len(ids), batch_size):
-        rows = list(KnownPhrasing.objects.filter(pk__in=ids[start : start + batch_size]))
-        for row in rows:
-            row.embedded_hash = ""  # force: the vector may be another model's
-        done = embed_phrasings(rows)
-        if done:
-            KnownPhrasing.objects.bulk_update(rows, ["embedding", "embedding_model", "embedded_hash"])
-        embedded += done
-        if progress is not None:
-            progress(len(rows))
+    embedded = reembed_rows(KnownPhrasing, ids, batch_size=batch_size, progress=progress)
     return embedded, len(ids) - embedded
 
 

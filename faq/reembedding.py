@@ -11,21 +11,24 @@ from faq.models import FaqDocument, UserResponse
 logger = logging.getLogger(__name__)
 
 
-def reembed_documents(ids: Sequence[int], *, batch_size: int = 128, progress=None) -> int:
-    """Embed the given articles again, batch by batch; returns how many were embedded.
-
-    A failed batch keeps the vectors it had: an outage never wipes good vectors.
-    """
+def reembed_rows(model: type, ids: Sequence[int], *, batch_size: int = 128, progress=None) -> int:
+    """Embed the given rows of `model` (articles, known phrasings) again, batch by batch; returns
+    how many were embedded. A failed batch keeps the vectors it had: an outage never wipes good ones."""
     embedded = 0
     for start in range(0, len(ids), batch_size):
-        docs = list(FaqDocument.objects.filter(pk__in=ids[start : start + batch_size]))
-        done = embed_documents(docs)
+        rows = list(model.objects.filter(pk__in=ids[start : start + batch_size]))
+        done = embed_documents(rows)
         if done:
-            FaqDocument.objects.bulk_update(docs, ["embedding", "embedding_model", "embedded_hash"])
+            model.objects.bulk_update(rows, ["embedding", "embedding_model", "embedded_hash"])
         embedded += done
         if progress is not None:
-            progress(len(docs))
+            progress(len(rows))
     return embedded
+
+
+def reembed_documents(ids: Sequence[int], *, batch_size: int = 128, progress=None) -> int:
+    """Embed the given articles again (see reembed_rows)."""
+    return reembed_rows(FaqDocument, ids, batch_size=batch_size, progress=progress)
 
 
 def reembed_history(ids: Sequence[int], *, batch_size: int = 256, progress=None) -> int:
