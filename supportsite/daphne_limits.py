@@ -4,7 +4,8 @@ Twisted (under Daphne) takes in the whole body, to memory or a temporary file, b
 application sees the request, so neither Django's own limit (checked when a view reads
 request.body) nor an ASGI middleware can stop a 100 MB upload from being read. The limit is
 applied where Twisted learns the length: a declared Content-Length over it is answered at once,
-and a chunked body is refused as soon as it passes it. The connection is then closed."""
+and a chunked body is refused as soon as it passes it. The rest is read and dropped, and the
+connection closed within a few seconds."""
 
 from __future__ import annotations
 
@@ -14,8 +15,15 @@ import logging
 from daphne import http_protocol
 from django.conf import settings
 from django.template.loader import render_to_string
+from twisted.internet import reactor
 
 logger = logging.getLogger(__name__)
+# How long an answered connection may go on sending before it is closed.
+_DRAIN_SECONDS = 2.0
+
+
+def _drop(data: bytes) -> None:
+    """What a refused connection does with the rest of its body."""
 
 
 class LimitedWebRequest(http_protocol.WebRequest):
@@ -60,8 +68,12 @@ class LimitedWebRequest(http_protocol.WebRequest):
             b"HTTP/1.1 413 Content Too Large\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
             % (content_type, len(body))
         )
-        self.channel.transport.write(head + body)
-        self.channel.transport.loseConnection()
+        channel = self.channel
+        channel.transport.write(head + body)
+        # Read and drop what the client still sends, then close: closing with unread data would
+        # reset the connection, and a client still writing its body would never see the 413.
+        channel.dataReceived = _drop
+        reactor.callLater(_DRAIN_SECONDS, channel.transport.loseConnection)
 
 
 def install() -> None:

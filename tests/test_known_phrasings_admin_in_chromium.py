@@ -9,9 +9,18 @@ from django.core.management import call_command
 
 from faq.models import FaqDocument, KnownPhrasing
 from insights.models import GapCluster
+from tests.conftest import daphne_server
 from tests.insights_history import KLARNA, asked, published_long_ago
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
+
+
+@pytest.fixture(scope="module")
+def live_server_url(django_db_setup, django_db_blocker):
+    # A server of its own: admin caches content-type ids in its process, and the ids earlier
+    # modules' tests saw are gone after their database was flushed; the shared server keeps them.
+    with daphne_server(django_db_blocker) as url:
+        yield url
 
 
 @pytest.fixture
