@@ -47,9 +47,7 @@ def response_for_token(token: str, *, user) -> UserResponse:
     try:
         response_id = int(_SIGNER.unsign(token))
     except (signing.BadSignature, ValueError):
-        raise BadInput(
-            "That answer cannot be rated from here: its link is not valid. Search again to rate it."
-        ) from None
+        raise BadInput(BAD_ANSWER_LINK) from None
     response = UserResponse.objects.filter(pk=response_id).first()
     if response is None:
         raise BadInput("That answer is no longer stored, so it cannot be rated.")

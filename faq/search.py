@@ -301,8 +301,9 @@ class _PhrasingPlan:
 
     def fetch(self, vector: list[float]) -> list[tuple]:
         params = list(self.params)
+        vector_text = Vector(vector).to_text()
         for i in self.vector_slots:
-            params[i] = Vector(vector).to_text()
+            params[i] = vector_text
         with connections[self.db].cursor() as cursor:
             cursor.execute(self.sql, params)
             return cursor.fetchall()
