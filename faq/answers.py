@@ -7,6 +7,7 @@ falls back to the extractive answer.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -16,8 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import connections, router
+from django.utils import timezone
+from django_prometheus.models import model_inserts
 
+from faq.embeddings import vector_literal
 from faq.models import Category, UserResponse
 from faq.search import Hit, SearchResult, search
 from supportsite import metrics
@@ -269,25 +273,76 @@ def record_answer(answer: Answer, *, user, started: float) -> int:
     result = answer.search
     outcome = "degraded" if answer.mode == UserResponse.Mode.KEYWORD else "answered" if answer.answered else "abstained"
     metrics.ANSWERS.labels(outcome=outcome).inc()
+    values = (
+        user.pk if getattr(user, "is_authenticated", False) else None,
+        result.query,
+        answer.text,
+        None if result.query_embedding is None else vector_literal(result.query_embedding),
+        json.dumps([{"id": hit.document.pk, "similarity": round(hit.similarity, 4)} for hit in result.hits]),
+        answer.answered,
+        answer.mode,
+        result.category.slug if result.category else "",
+        int((time.perf_counter() - started) * 1000),
+        answer.request_id,
+        timezone.now(),
+    )
     database = router.db_for_write(UserResponse)
-    with transaction.atomic(using=database):
-        if not settings.HISTORY_DURABLE_COMMIT:
-            # The row is written at once, but its commit does not wait for the disk: a question log
-            # may lose its last fraction of a second if PostgreSQL itself crashes (never corrupts).
-            # Each fsync costs 0.3-4 ms here, more than the whole search (bench/search_load.py).
-            with connections[database].cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-        with query_type("history_insert"):
-            row = UserResponse.objects.create(
-                user=user if getattr(user, "is_authenticated", False) else None,
-                query=result.query,
-                response=answer.text,
-                query_embedding=result.query_embedding,
-                matched=[{"id": hit.document.pk, "similarity": round(hit.similarity, 4)} for hit in result.hits],
-                answered=answer.answered,
-                answer_mode=answer.mode,
-                category=result.category.slug if result.category else "",
-                latency_ms=int((time.perf_counter() - started) * 1000),
-                request_id=answer.request_id,
-            )
-    return row.pk
+    connection = connections[database]
+    # Without HISTORY_DURABLE_COMMIT the row is written at once, but its commit does not wait for the
+    # disk: a question log may lose its last fraction of a second if PostgreSQL itself crashes
+    # (never corrupts). Each fsync costs 0.3-4 ms here, more than the whole search. The transaction,
+    # its setting and the insert go as one round trip (one statement string), not four.
+    durable = settings.HISTORY_DURABLE_COMMIT
+    own_transaction = not durable and not connection.in_atomic_block
+    statement = _history_insert(durable=durable, own_transaction=own_transaction)
+    with query_type("history_insert"), connection.cursor() as cursor:
+        try:
+            cursor.execute(statement, values)
+            for _ in range(statement[: statement.index("INSERT")].count(";")):  # BEGIN's and SET's results
+                cursor.nextset()
+            (pk,) = cursor.fetchone()
+        except Exception:
+            if own_transaction:
+                _roll_back(cursor)
+            raise
+    model_inserts.labels("user_response").inc()  # as the model's own save() counts it
+    return pk
+
+
+@functools.cache
+def _history_insert(*, durable: bool, own_transaction: bool) -> str:
+    meta = UserResponse._meta
+    columns = ", ".join(meta.get_field(name).column for name in _HISTORY_FIELDS)
+    values = ", ".join("%s" + _HISTORY_CASTS.get(name, "") for name in _HISTORY_FIELDS)
+    # Names from the model's own metadata; every value is a parameter.
+    insert = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values}) RETURNING {meta.pk.column}"  # noqa: S608
+    if durable:
+        return insert
+    if own_transaction:
+        return f"BEGIN; SET LOCAL synchronous_commit = off; {insert}; COMMIT"
+    return f"SET LOCAL synchronous_commit = off; {insert}"  # inside the caller's transaction
+
+
+_HISTORY_FIELDS = (
+    "user",
+    "query",
+    "response",
+    "query_embedding",
+    "matched",
+    "answered",
+    "answer_mode",
+    "category",
+    "latency_ms",
+    "request_id",
+    "created_at",
+)
+_HISTORY_CASTS = {"query_embedding": "::vector", "matched": "::jsonb"}
+
+
+def _roll_back(cursor) -> None:
+    """A failed statement string leaves its transaction open and aborted: end it before the
+    connection goes back to the pool."""
+    try:
+        cursor.execute("ROLLBACK")
+    except Exception:  # the connection itself is gone: the pool discards it
+        logger.debug("rollback after a failed history insert failed too", exc_info=True)

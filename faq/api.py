@@ -74,8 +74,7 @@ def documents_out(request: HttpRequest, answer: Answer) -> list[DocumentOut]:
     ]
 
 
-@in_thread
-def _answer(request: HttpRequest, payload: SearchIn) -> Answer:
+def _answer_now(request: HttpRequest, payload: SearchIn) -> Answer:
     caller = resolve_caller(request, payload.user_id)
     try:
         # A category the caller may not read is answered exactly like one that does not exist.
@@ -85,6 +84,34 @@ def _answer(request: HttpRequest, payload: SearchIn) -> Answer:
     # Before ask(): a refused question is neither answered nor stored in the history.
     check(user=caller.principal, ip=request_ip(request))
     return ask(payload.query, user=caller.user, category=category, request_id=request.request_id)
+
+
+_answer = in_thread(_answer_now)
+
+
+def search_out(request: HttpRequest, answer: Answer) -> SearchOut:
+    return SearchOut(
+        response=answer.text,
+        answered=answer.answered,
+        answer_mode=answer.mode,
+        request_id=answer.request_id,
+        documents=documents_out(request, answer),
+    )
+
+
+def express_payload(body: dict) -> SearchIn | None:
+    """The express lane's reading of a body (supportsite/express.py): a valid anonymous question,
+    or None to leave the request to the view below, which names whatever is wrong with it."""
+    try:
+        payload = SearchIn.model_validate(body)
+    except ValueError:  # pydantic's ValidationError
+        return None
+    return payload if payload.user_id is None else None  # a user_id is for identity to decide
+
+
+def express_search(request: HttpRequest, payload: SearchIn) -> dict:
+    """The view's work for the express lane, in its worker thread; errors are raised as the view's."""
+    return search_out(request, _answer_now(request, payload)).model_dump()
 
 
 @router.post(
@@ -97,11 +124,4 @@ async def ai_faq_search(request: HttpRequest, payload: SearchIn) -> SearchOut:
     """Search the articles the caller may see. `answered` is false when no article is close enough:
     the response then says so and `documents` holds the closest articles. Every call is stored in
     the question history (user_responses)."""
-    answer = await _answer(request, payload)
-    return SearchOut(
-        response=answer.text,
-        answered=answer.answered,
-        answer_mode=answer.mode,
-        request_id=answer.request_id,
-        documents=documents_out(request, answer),
-    )
+    return search_out(request, await _answer(request, payload))

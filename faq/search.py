@@ -20,7 +20,7 @@ from django.db.models.query import get_related_populators
 from pgvector import Vector
 from pgvector.django import CosineDistance
 
-from faq.embeddings import EmbeddingError, current_model_name, embed_query
+from faq.embeddings import EmbeddingError, current_model_name, embed_query, vector_literal
 from faq.models import LISTING_DEFER, Category, FaqDocument
 from faq.phrasings import phrasing_cutoff
 from supportsite.metrics import query_type
@@ -218,7 +218,7 @@ class _Plan:
 
     def fetch(self, vector: list[float], terms: str | None) -> list[list]:
         params = list(self.params)
-        vector_text = Vector(vector).to_text()
+        vector_text = vector_literal(vector)
         for i in self.vector_slots:
             params[i] = vector_text
         for i in self.keyword_slots:
@@ -301,7 +301,7 @@ class _PhrasingPlan:
 
     def fetch(self, vector: list[float]) -> list[tuple]:
         params = list(self.params)
-        vector_text = Vector(vector).to_text()
+        vector_text = vector_literal(vector)
         for i in self.vector_slots:
             params[i] = vector_text
         with connections[self.db].cursor() as cursor:

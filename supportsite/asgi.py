@@ -13,8 +13,10 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from faq import api as faq_api  # noqa: E402
 from supportsite import daphne_limits  # noqa: E402
 from supportsite.asgi_guards import SameOriginWebsocket  # noqa: E402
+from supportsite.express import ExpressLane, Route  # noqa: E402
 from supportsite.routing import websocket_urlpatterns  # noqa: E402
 
 # A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 before Daphne reads it.
@@ -22,7 +24,10 @@ daphne_limits.install()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Anonymous questions to the search API take the express lane; everything else is Django's.
+        "http": ExpressLane(
+            django_asgi_app, [Route("/api/ai_faq_search", faq_api.express_payload, faq_api.express_search)]
+        ),
         # Wrapped once for every route: this very origin only (host and port), and the session's
         # user is known to the consumer.
         "websocket": SameOriginWebsocket(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),

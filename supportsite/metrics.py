@@ -68,6 +68,9 @@ REPLICA_DOWN = Gauge(
     ["database"],
     multiprocess_mode="livemax",
 )
+# Anonymous API calls answered by the express lane ("express") or left to Django ("django"): a
+# rising share of "django" means callers send something the lane does not take (supportsite/express.py).
+EXPRESS_LANE = Counter("express_lane_requests_total", "Calls to express-lane endpoints, by who answered", ["lane"])
 FEEDBACK = Counter("feedback_total", "Was-this-helpful votes, by value", ["value"])
 NOT_EMBEDDED = Gauge(
     "faq_articles_not_embedded",
@@ -188,6 +191,8 @@ def start_counters_at_zero() -> None:
         ANSWERS.labels(outcome=outcome)
     for value in FEEDBACK_VALUES:
         FEEDBACK.labels(value=value)
+    for lane in ("express", "django"):
+        EXPRESS_LANE.labels(lane=lane)
     if settings.OPENAI_API_KEY:
         for kind in ("prompt", "completion"):
             LLM_TOKENS.labels(model=settings.OPENAI_CHAT_MODEL, kind=kind)

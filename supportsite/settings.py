@@ -103,6 +103,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "supportsite.urls"
+# Anonymous JSON questions skip Django's request cycle, with the same view code and response
+# (supportsite/express.py); off: every request goes through Django's handler.
+EXPRESS_API = env_bool("EXPRESS_API", True)
 ASGI_APPLICATION = "supportsite.asgi.application"
 
 TEMPLATES = [
