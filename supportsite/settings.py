@@ -306,6 +306,9 @@ OPENAI_CHAT_MODEL = env_str("OPENAI_CHAT_MODEL", "gpt-4o-mini")
 EMBEDDING_THREADS = min(
     env_int("EMBEDDING_THREADS", min(4, os.cpu_count() or 1), minimum=1, maximum=64), os.cpu_count() or 1
 )
+# Threads of one run of customers' questions (the batched query runs). One measured best here: the
+# process serves other requests meanwhile, and a second model thread only fights them for the cores.
+EMBEDDING_QUERY_THREADS = min(env_int("EMBEDDING_QUERY_THREADS", 1, minimum=1, maximum=64), os.cpu_count() or 1)
 # Retries (with exponential backoff) of a failed or rate-limited AI provider call.
 AI_MAX_RETRIES = env_int("AI_MAX_RETRIES", 2, minimum=0, maximum=10)
 # Seconds before a call to the AI provider is abandoned (answers fall back to extractive).
