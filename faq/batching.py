@@ -1,8 +1,9 @@
 """Dynamic batching of query embeddings, as text-embeddings-inference does.
 
-One model run at a time per process. A question that finds the model idle runs at once in its own
-thread (no hand-off, so a lone question waits for nothing); questions that arrive while it is busy
-queue, and when the run ends the first of them leads the next run, taking every queued text with it
+At most `runs` model runs at a time per process (cores / EMBEDDING_QUERY_THREADS, so the model never
+has more threads than cores). A question that finds a run free starts one at once in its own thread
+(no hand-off, so a lone question waits for nothing); questions that arrive while every run is busy
+queue, and when a run ends the first of them leads the next one, taking every queued text with it
 (up to `max_batch`). Under load the model then runs a few large batches instead of many small runs
 fighting over the same cores, and each caller still gets only its own vector or its batch's error.
 """
@@ -18,46 +19,51 @@ Embed = Callable[[Sequence[str]], list[list[float]]]
 
 
 class _Ticket:
-    __slots__ = ("error", "lead", "ready", "text", "vector")
+    __slots__ = ("batch", "error", "ready", "text", "vector")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.vector: list[float] | None = None
         self.error: BaseException | None = None
-        self.lead = False  # this caller runs the next batch itself
-        self.ready = threading.Event()  # set when done, or when told to lead
+        self.batch: list[_Ticket] | None = None  # a batch this caller runs itself (it is in it)
+        self.ready = threading.Event()  # set when done, or when handed a batch to run
 
 
 class Batcher:
-    """`embed(text)` from any number of threads; `run` sees at most one batch at a time."""
+    """`embed(text)` from any number of threads; `run` sees at most `runs` batches at a time."""
 
-    def __init__(self, run: Embed, *, max_batch: int = 64) -> None:
+    def __init__(self, run: Embed, *, max_batch: int = 64, runs: int = 1) -> None:
         self.run = run
         self.max_batch = max_batch
+        self.runs = runs
         self._lock = threading.Lock()
         self._queue: list[_Ticket] = []
-        self._running = False
+        self._running = 0
 
     def embed(self, text: str) -> list[float]:
         ticket = _Ticket(text)
         with self._lock:
             self._queue.append(ticket)
-            if not self._running:
-                # The queue is empty whenever nothing runs, so this ticket is at its head.
-                self._running = ticket.lead = True
-        if not ticket.lead:
+            if self._running < self.runs:
+                # A run is free: the queue was empty, so the batch taken now is this question alone.
+                self._running += 1
+                ticket.batch = self._take()
+        if ticket.batch is None:
             ticket.ready.wait()
-        if ticket.lead:
-            self._lead()
+        if ticket.batch is not None:
+            self._run(ticket.batch)
         if ticket.error is not None:
             raise ticket.error
         assert ticket.vector is not None
         return ticket.vector
 
-    def _lead(self) -> None:
-        with self._lock:
-            batch = self._queue[: self.max_batch]
-            del self._queue[: self.max_batch]
+    def _take(self) -> list[_Ticket]:
+        """Under the lock: the oldest queued questions, up to max_batch, taken by exactly one run."""
+        batch = self._queue[: self.max_batch]
+        del self._queue[: self.max_batch]
+        return batch
+
+    def _run(self, batch: list[_Ticket]) -> None:
         try:
             # The same question asked twice at once is embedded once.
             texts = list(dict.fromkeys(ticket.text for ticket in batch))
@@ -70,12 +76,14 @@ class Batcher:
                 ticket.error = exc
         finally:
             with self._lock:
-                if self._queue:
-                    # Hand the model to the oldest waiter: it runs the next batch in its own thread.
-                    self._queue[0].lead = True
-                    self._queue[0].ready.set()
+                successor = self._queue[0] if self._queue else None
+                if successor is not None:
+                    # The oldest waiter runs the next batch in its own thread; this run's slot passes to it.
+                    successor.batch = self._take()
                 else:
-                    self._running = False
+                    self._running -= 1
             for ticket in batch:
-                ticket.lead = False
+                ticket.batch = None
                 ticket.ready.set()
+            if successor is not None:
+                successor.ready.set()

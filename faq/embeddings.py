@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -292,7 +293,10 @@ def _query_batcher() -> Batcher:
     if _batcher is None:
         with _backend_lock:
             if _batcher is None:
-                _batcher = Batcher(functools.partial(embed_texts, queries=True))
+                # Two runs of one thread each keep both cores busy with questions while another
+                # request holds the interpreter; one run of two threads left one idle meanwhile.
+                runs = max(1, (os.cpu_count() or 1) // settings.EMBEDDING_QUERY_THREADS)
+                _batcher = Batcher(functools.partial(embed_texts, queries=True), runs=runs)
     return _batcher
 
 

@@ -135,3 +135,39 @@ def test_embed_query_sends_concurrent_new_questions_through_the_batcher(monkeypa
     assert len(run.runs) == 2
     for question, vector in zip(QUESTIONS, vectors, strict=True):
         assert np.allclose(vector, embeddings.embed_texts([question])[0], atol=1e-5)
+
+
+def test_with_two_runs_two_questions_run_at_once_and_a_third_queues_behind_them():
+    held = threading.Event()
+    started: list[list[str]] = []
+
+    def held_runs(texts):
+        started.append(list(texts))
+        if len(started) <= 2:
+            assert held.wait(10)
+        return embeddings.embed_texts(texts)
+
+    batcher = Batcher(held_runs, runs=2)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(batcher.embed, QUESTIONS[0])
+        second = pool.submit(batcher.embed, QUESTIONS[1])
+        _wait_until(lambda: len(started) == 2)  # both run at once, neither has finished
+        third = pool.submit(batcher.embed, QUESTIONS[2])
+        _wait_until(lambda: len(batcher._queue) == 1)
+        assert len(started) == 2 and not third.done()
+        held.set()
+        vectors = [future.result(10) for future in (first, second, third)]
+    assert started[2] == [QUESTIONS[2]]
+    for question, vector in zip(QUESTIONS, vectors, strict=False):
+        assert np.allclose(vector, embeddings.embed_texts([question])[0], atol=1e-5)
+    assert not batcher._running and not batcher._queue
+
+
+def test_many_questions_at_once_each_get_their_own_vector_with_two_runs():
+    truth = {q: v for q, v in zip(QUESTIONS, embeddings.embed_texts(QUESTIONS), strict=True)}
+    batcher = Batcher(lambda texts: [truth[t] for t in texts], runs=2, max_batch=3)
+    asked = QUESTIONS * 50
+    with ThreadPoolExecutor(16) as pool:
+        vectors = list(pool.map(batcher.embed, asked))
+    assert all(vector is truth[question] for question, vector in zip(asked, vectors, strict=True))
+    assert not batcher._running and not batcher._queue
