@@ -14,13 +14,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from faq import api as faq_api  # noqa: E402
-from supportsite import daphne_limits  # noqa: E402
+from supportsite import daphne_limits, twisted_fast_paths  # noqa: E402
 from supportsite.asgi_guards import SameOriginWebsocket  # noqa: E402
 from supportsite.express import ExpressLane, Route  # noqa: E402
 from supportsite.routing import websocket_urlpatterns  # noqa: E402
 
 # A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 before Daphne reads it.
 daphne_limits.install()
+twisted_fast_paths.install()
 
 application = ProtocolTypeRouter(
     {
