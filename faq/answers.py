@@ -23,7 +23,8 @@ from django_prometheus.models import model_inserts
 
 from faq.embeddings import vector_literal
 from faq.models import Category, UserResponse
-from faq.search import Hit, SearchResult, search
+from faq.result_cache import search_once
+from faq.search import Hit, SearchResult
 from supportsite import metrics
 from supportsite.metrics import query_type
 
@@ -200,7 +201,7 @@ def answer_steps(
 
     `streaming` writes a generated answer piece by piece (Piece steps) instead of in one call."""
     started = time.perf_counter()
-    result = search(query, user=user, category=category)
+    result = search_once(query, user=user, category=category)
     yield Found(result)
     answer = _decide(query, result, request_id or uuid.uuid4().hex)
     if answer.answered and wants_generation():

@@ -83,7 +83,10 @@ def _fresh_cache():
     """Rate-limit counters (and any other cached value) never leak from one test into the next."""
     from django.core.cache import caches
 
+    from faq import result_cache
+
     caches["default"].clear()
+    result_cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,105 @@
+"""A repeated question reuses its search result while nothing it could read has changed.
+
+A help centre hears the same questions again and again. Profiled under load (py-spy, 32 clients
+repeating 50 questions), the two nearest-neighbour statements and the rows they return were most of
+the database's CPU and about half of the request's own: work whose answer had not changed.
+
+What decides "has not changed": the catalogue version that PostgreSQL keeps (migration faq 0009):
+any committed change to articles, categories or known phrasings, by whatever path or process,
+bumps it at commit. Each question reads it (one small statement, on the database its search
+would read) and a cached result is used only under the same version, so every save is reflected
+by the next question on every process, as before.
+
+Only anonymous callers' results are kept: what a signed-in or staff caller may see depends on who
+they are, so they always search (visibility is never cached). Degraded (keyword-only) results are
+not kept either: the embedding backend may be back for the next question.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from django.conf import settings
+from django.db import connections
+
+from faq.embeddings import current_model_name
+from faq.models import Category, FaqDocument
+from faq.search import SearchResult, search
+from supportsite.db_router import read_alias
+from supportsite.metrics import query_type
+
+SIZE = 1024
+
+
+class _Results:
+    """A small thread-safe LRU of search results."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[tuple, SearchResult] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> SearchResult | None:
+        with self.lock:
+            value = self.data.get(key)
+            if value is not None:
+                self.data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value: SearchResult) -> None:
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+
+
+_results = _Results(SIZE)
+
+
+def catalogue_version(alias: str) -> int | None:
+    with query_type("catalogue_version"), connections[alias].cursor() as cursor:
+        cursor.execute("SELECT version FROM faq_catalogue_version")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _settings_key() -> tuple:
+    # What else a result depends on; these change only with a restart, or in tests.
+    return (
+        current_model_name(),
+        settings.EMBEDDING_DIMENSIONS,
+        settings.SIMILARITY_CUTOFF,
+        settings.PHRASING_CUTOFF,
+        settings.KEYWORD_WEIGHT,
+        settings.SEARCH_CANDIDATES,
+        settings.PHRASING_CANDIDATES,
+    )
+
+
+def search_once(query: str, *, user=None, category: Category | None = None) -> SearchResult:
+    """faq.search.search(), served from the cache for an anonymous caller's repeated question."""
+    alias = read_alias(FaqDocument)
+    if getattr(user, "is_authenticated", False) or connections[alias].in_atomic_block:
+        # Inside a transaction the version may count changes that are later rolled back, and the
+        # same number may then be reached by other changes: only committed state is cached.
+        return search(query, user=user, category=category)
+    version = catalogue_version(alias)
+    if version is None:  # the version row is missing: never guess
+        return search(query, user=None, category=category)
+    key = (alias, version, query, category.pk if category else None, _settings_key())
+    result = _results.get(key)
+    if result is None:
+        result = search(query, user=None, category=category)
+        if not result.degraded:
+            _results.put(key, result)
+    return result
+
+
+def clear() -> None:
+    _results.clear()
