@@ -147,3 +147,16 @@ def plain_snippet(markdown: str, chars: int) -> str:
     if not text[chars - 1].isspace() and " " in cut:
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:.-(\u2013\u2014") + "…"
+
+
+# An inline Markdown link, [text](target) or [text](target "title"). In our content its text is
+# usually another article's question, which pulled this article's vector towards that one's: the demo
+# set's hit@1 fell 0.692 -> 0.678 when its bare paths became such links (README, "Retrieval quality").
+_INLINE_LINK = re.compile(r'(?<!!)\[(?:[^\[\]\\]|\\.)*\]\(\s*<?[^\s()<>]*>?(?:\s+"[^"]*")?\s*\)')
+
+
+def embedding_text(markdown: str) -> str:
+    """The answer as the model reads it: the Markdown as written, without its inline links (text and
+    target). Measured against keeping the link text, its target path, or the target's words: dropping
+    it scored as well as the best on the demo set and changes nothing in a text without links."""
+    return _INLINE_LINK.sub("", markdown)

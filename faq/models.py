@@ -145,7 +145,7 @@ class FaqDocument(ExportModelOperationsMixin("faq_document"), models.Model):
 
     @property
     def embedding_text(self) -> str:
-        return f"{self.question}\n\n{self.answer}"
+        return article_embedding_text(self.question, self.answer)
 
     @property
     def text_hash(self) -> str:
@@ -159,6 +159,13 @@ class FaqDocument(ExportModelOperationsMixin("faq_document"), models.Model):
 
     def needs_embedding(self) -> bool:
         return not self.is_embedded or self.embedded_hash != self.text_hash
+
+
+def article_embedding_text(question: str, answer: str) -> str:
+    """What an article's vector is made from (also for migrations, which see no model methods)."""
+    from faq.markdown import embedding_text
+
+    return f"{question}\n\n{embedding_text(answer)}"
 
 
 def visibilities_for(user) -> list[str]:
