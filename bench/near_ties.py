@@ -1,6 +1,6 @@
 """When are the best two articles "nearly tied"? A sweep of top-2 margins on a FAQ data set.
 
-    .venv/bin/python bench/near_ties.py DATASET_DIR [--ood OTHER_DATASET_DIR] [--limit N]
+    .venv/bin/python bench/near_ties.py DATASET_DIR [--ood OTHER_DATASET_DIR] [--limit N] [--phrasings FILE]
 
 The data set is loaded and searched exactly as bench/retrieval.py does (its helpers, the import
 code, faq.search.search with the shipped ranking). For each margin m, a question is "nearly tied"
@@ -11,7 +11,9 @@ Printed per margin, over the answerable questions: the share nearly tied; in tha
 the right article is first (hit@1) and among the two; answered-correct / answered-wrong when only
 the committed answers count; the same with a choice that holds the right article counted as
 correct (the customer reaches it in one click) and one without it as wrong; and, with --ood or an
-unanswerable file, how many off-topic questions still get a committed (wrong) answer.
+unanswerable file, how many off-topic questions still get a committed (wrong) answer. With
+--phrasings FILE ({"id", "phrasing"} per line, as bench/retrieval.py reads it) every phrasing is an
+approved known phrasing first, as `make run` ships the demo.
 
 The rule that picks NEAR_TIE_MARGINS (README, "Nearly tied"): the largest margin of the sweep at
 which, on every data set measured, the right article is among the two at least CHOICE_WORTH times
@@ -27,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import fresh_database, setup_django
-from retrieval import TOP_K, Query, rank_of, read_queries, spread
+from retrieval import TOP_K, Query, rank_of, read_jsonl, read_queries, spread, to_slug
 
 MARGINS = [0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1]
 # One customer helped (the right article was second: a wrong answer avoided) is worth at least two
@@ -104,12 +106,28 @@ def chosen(rows: list[Row]) -> float:
     return best
 
 
+def add_phrasings(path: Path) -> int:
+    """Every phrasing of the file approved for its article, through the import code's set_phrasings."""
+    from faq.models import FaqDocument, KnownPhrasing
+    from faq.phrasings import Source, set_phrasings
+
+    per_article: dict[str, list[str]] = {}
+    for line in read_jsonl(path):
+        per_article.setdefault(to_slug(line["id"]), []).append(line["phrasing"])
+    for document in FaqDocument.objects.filter(slug__in=per_article):
+        set_phrasings(document, per_article[document.slug], source=Source.IMPORT)
+    return KnownPhrasing.objects.count()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path, metavar="DATASET_DIR")
     parser.add_argument("--ood", type=Path, metavar="OTHER_DATASET_DIR", help="a data set from another domain")
     parser.add_argument("--limit", type=int, help="search only N of the --ood queries (spread over the file)")
+    parser.add_argument("--phrasings", type=Path, metavar="FILE", help="approved known phrasings (JSON Lines)")
     args = parser.parse_args()
+    if args.phrasings and not args.phrasings.is_file():
+        sys.exit(f"{args.phrasings}: no such file")
     for directory in [args.dataset, *([args.ood] if args.ood else [])]:
         if not (directory / "queries.jsonl").is_file():
             sys.exit(f"{directory}: no queries.jsonl")
@@ -132,6 +150,7 @@ def main() -> None:
     with fresh_database():
         records, problems = importing.read_records(args.dataset / "faqs.jsonl")
         report = importing.import_records(records)
+        phrasings = add_phrasings(args.phrasings) if args.phrasings else 0
         embeddings.get_backend()
         outcomes = [run(q) for q in answerable]
         off_topic = [run(q) for q in off_topic_queries]
@@ -140,7 +159,7 @@ def main() -> None:
     print(
         f"data set {args.dataset.name}: {report.created} articles ({len(problems)} bad), {len(answerable)} answerable "
         f"queries, {len(off_topic)} off-topic; model {embeddings.current_model_name()}, "
-        f"cut-off {similarity_cutoff():.2f}"
+        f"cut-off {similarity_cutoff():.2f}; {phrasings} known phrasings"
     )
     print()
     print(

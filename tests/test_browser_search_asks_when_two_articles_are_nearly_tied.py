@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import add_articles, daphne_server
 from tests.openai_server import API_KEY
+from tests.test_browser_pages_pass_axe import _violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
 
@@ -84,3 +85,9 @@ def test_the_api_marks_a_nearly_tied_answer_and_keeps_its_other_fields(page, tie
     assert body["nearly_tied"] is True
     assert body["answered"] is True  # the cut-off was passed: `answered` keeps its meaning
     assert {d["question"] for d in body["documents"][:2]} == TIED
+
+
+def test_the_choice_passes_axe(page, tie_server_url, help_centre, axe_script):
+    page.goto(f"{tie_server_url}/search?q={quote_plus(QUESTION)}")
+    assert offered(page) == TIED
+    assert _violations(page, axe_script) == []
