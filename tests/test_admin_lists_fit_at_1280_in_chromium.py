@@ -84,3 +84,9 @@ def test_the_content_gap_queue_fits_without_a_horizontal_scroll(staff_page, live
     assert fit["scroll"] <= fit["client"], f"the content-gap queue scrolls sideways: {fit}"
     page_width = staff_page.evaluate("() => document.documentElement.scrollWidth")
     assert page_width <= 1280, f"the page is {page_width}px wide at a 1280px window"
+
+
+def test_article_health_fits_without_a_horizontal_scroll(staff_page, live_server_url):
+    staff_page.goto(live_server_url + "/admin/insights/articlehealth/")
+    fit = overflow(staff_page)
+    assert fit["scroll"] <= fit["client"], f"article health scrolls sideways: {fit}"
