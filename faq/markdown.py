@@ -129,10 +129,21 @@ def plain_text(markdown: str) -> str:
     """The rendered answer as one line of plain text (for snippets and meta descriptions)."""
     # nh3 with no allowed tags strips all markup and drops <script>/<style> content; it leaves
     # entities escaped, so unescape to get the characters back (templates escape them again).
-    # A space after every block and cell first: "<td>Card</td><td>Free</td>" is "Card Free", not "CardFree".
-    rendered = _BLOCK_END.sub(lambda match: match.group() + " ", _render_html(markdown))
+    # A heading or list item that ends without punctuation gets ":" or ";", so "Check first Open the
+    # link" and "leave it with a neighbour take it to a pickup point" read as the page shows them.
+    rendered = _UNPUNCTUATED_END.sub(_punctuate, _render_html(markdown))
+    # A space after every block and cell: "<td>Card</td><td>Free</td>" is "Card Free", not "CardFree".
+    rendered = _BLOCK_END.sub(lambda match: match.group() + " ", rendered)
     text = html.unescape(nh3.clean(rendered, tags=set()))
-    return " ".join(text.split())
+    return " ".join(text.split()).rstrip(":;")
+
+
+# A word (or ")") just before a list item's or heading's end, maybe inside inline tags (</em></li>).
+_UNPUNCTUATED_END = re.compile(r"(?<=[\w)])((?:</(?:em|strong|code|a)>)*)</(li|h[2-4])>")
+
+
+def _punctuate(match: re.Match) -> str:
+    return (";" if match.group(2) == "li" else ":") + match.group()
 
 
 _BLOCK_END = re.compile(r"</(?:p|li|td|th|tr|h[2-4]|blockquote|pre)>|<br\s*/?>|<hr\s*/?>")
