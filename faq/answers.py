@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 
 from faq.models import Category, UserResponse
+from faq.near_ties import tied_choices
 from faq.search import Hit, SearchResult, search
 from supportsite import metrics
 from supportsite.metrics import query_type
@@ -286,6 +287,7 @@ def record_answer(answer: Answer, *, user, started: float) -> int:
                 matched=[{"id": hit.document.pk, "similarity": round(hit.similarity, 4)} for hit in result.hits],
                 answered=answer.answered,
                 answer_mode=answer.mode,
+                nearly_tied=bool(tied_choices(result)),
                 category=result.category.slug if result.category else "",
                 latency_ms=int((time.perf_counter() - started) * 1000),
                 request_id=answer.request_id,

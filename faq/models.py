@@ -205,6 +205,10 @@ class UserResponse(ExportModelOperationsMixin("user_response"), models.Model):
     matched = models.JSONField(default=list, blank=True)
     answered = models.BooleanField()
     answer_mode = models.CharField(max_length=12, choices=Mode.choices)
+    # The best two matches were nearly tied (faq/near_ties.py): the page offered both, so the
+    # dashboard and the stored answer offer both again rather than show `response` as the answer.
+    # A database default too: bulk loaders (COPY in bench/cluster_questions.py) name their columns.
+    nearly_tied = models.BooleanField(default=False, db_default=False)
     category = models.CharField(max_length=140, blank=True)
     latency_ms = models.PositiveIntegerField(default=0)
     request_id = models.CharField(max_length=64, blank=True, db_index=True)
