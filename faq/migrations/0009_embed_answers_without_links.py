@@ -15,7 +15,8 @@ def reembed_linked_articles(apps, schema_editor) -> None:
         return  # nothing links: no vector changes, and the model need not load
     embedded, failed = reembed_stale(documents)
     if embedded or failed:
-        print(f"\n  Embedded {embedded} article(s) again without their links; {failed} failed", end="")
+        # Its own line: `serve` migrates quietly, and `migrate` prints " OK" after it.
+        print(f"\n  Embedded {embedded} article(s) again without their links; {failed} failed.")
 
 
 class Migration(migrations.Migration):
