@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from faq.admin_dates import short_date
 from faq.admin_phrasings import PhrasingInline
 from faq.markdown import render_markdown
 from faq.models import Category, FaqDocument
@@ -61,7 +62,7 @@ class EmbeddingStatusFilter(admin.SimpleListFilter):
 @admin.register(FaqDocument)
 class FaqDocumentAdmin(admin.ModelAdmin):
     inlines = [PhrasingInline]
-    list_display = ["question", "category", "status", "visibility", "embedded", "updated_at"]
+    list_display = ["question", "category", "status", "visibility", "embedded", "updated"]
     list_select_related = ["category"]
     list_filter = ["category", "status", "visibility", "featured", EmbeddingStatusFilter]
     search_fields = ["question", "answer", "slug"]
@@ -75,6 +76,10 @@ class FaqDocumentAdmin(admin.ModelAdmin):
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     actions = ["publish_selected", "unpublish_selected", "reembed_selected"]
+
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, obj: FaqDocument) -> SafeString | str:
+        return short_date(obj.updated_at)
 
     @admin.display(description="Embedded", boolean=True)
     def embedded(self, obj: FaqDocument) -> bool:

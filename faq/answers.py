@@ -23,6 +23,7 @@ from django_prometheus.models import model_inserts
 
 from faq.embeddings import vector_literal
 from faq.models import Category, UserResponse
+from faq.near_ties import tied_choices
 from faq.result_cache import search_once
 from faq.search import Hit, SearchResult
 from supportsite import metrics
@@ -282,6 +283,7 @@ def record_answer(answer: Answer, *, user, started: float) -> int:
         json.dumps([{"id": hit.document.pk, "similarity": round(hit.similarity, 4)} for hit in result.hits]),
         answer.answered,
         answer.mode,
+        bool(tied_choices(result)),
         result.category.slug if result.category else "",
         int((time.perf_counter() - started) * 1000),
         answer.request_id,
@@ -332,6 +334,7 @@ _HISTORY_FIELDS = (
     "matched",
     "answered",
     "answer_mode",
+    "nearly_tied",
     "category",
     "latency_ms",
     "request_id",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from pydantic import ConfigDict, field_validator
 
 from faq.answers import Answer, ask
 from faq.inputs import BadInput, clean_category_name, clean_query, find_category
+from faq.near_ties import tied_choices
 from faq.serializers import document_json
 from supportsite.api_errors import REFUSALS, error_responses
 from supportsite.concurrency import in_thread
@@ -65,6 +66,11 @@ class SearchOut(Schema):
     answer_mode: str
     request_id: str
     documents: list[DocumentOut]
+    # Added for issue 19: the other fields keep their meaning (`response` is still the best article's answer).
+    nearly_tied: bool = Field(
+        description="The best two documents match almost equally well: show documents[0] and documents[1] as a "
+        "choice ('Is it one of these?') rather than `response` as the answer. Always false when not answered."
+    )
 
 
 _DOCUMENT_FIELDS = tuple(DocumentOut.model_fields)  # the schema's order, as ninja would send them
@@ -101,6 +107,7 @@ def search_out(request: HttpRequest, answer: Answer) -> dict:
         "answer_mode": answer.mode,
         "request_id": answer.request_id,
         "documents": documents_out(request, answer),
+        "nearly_tied": bool(tied_choices(answer.search)),
     }
 
 
@@ -127,6 +134,7 @@ def express_search(request: HttpRequest, payload: SearchIn) -> dict:
 @decorate_view(reads_catalogue)  # it may read a replica (supportsite/db_router.py)
 async def ai_faq_search(request: HttpRequest, payload: SearchIn) -> dict:
     """Search the articles the caller may see. `answered` is false when no article is close enough:
-    the response then says so and `documents` holds the closest articles. Every call is stored in
+    the response then says so and `documents` holds the closest articles. `nearly_tied` is true when the
+    best two articles match almost equally well (ask the customer which one they mean). Every call is stored in
     the question history (user_responses)."""
     return search_out(request, await _answer(request, payload))

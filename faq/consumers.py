@@ -1,11 +1,15 @@
 """ws/answer/: the search page's answer, streamed as the AI provider writes it.
 
 Client -> {"query": "...", "category": null}
-Server -> {"type": "documents", "documents": [...], "answered": bool}
+Server -> {"type": "documents", "documents": [...], "answered": bool, "nearly_tied": bool}
           {"type": "chunk", "text": "..."}*            (generated answers only)
           {"type": "replace", "text": "..."}           (extractive answer, or the fallback after a provider error)
-          {"type": "done", "answer_mode", "answered", "text", "html", "response_id", "sources", "contact_url"}
+          {"type": "done", "answer_mode", "answered", "nearly_tied", "text", "html", "response_id", "sources",
+           "contact_url"}
        or {"type": "error", "message": "..."}          (bad input: nothing is searched or stored)
+
+"nearly_tied": the best two documents are nearly tied (faq/near_ties.py): the page asks "Is it one of
+these?" with them instead of showing the answer.
 
 Each question stores exactly one history row (user_responses), written once the answer is final.
 
@@ -29,6 +33,7 @@ from faq.feedback import answer_token
 from faq.inputs import BadInput, clean_query, find_category
 from faq.markdown import render_markdown
 from faq.models import Category
+from faq.near_ties import tied_choices
 from faq.serializers import document_json, snippet
 from supportsite.channel_layer import join, leave, session_group
 from supportsite.concurrency import in_thread
@@ -134,7 +139,8 @@ def _frame(step: Step) -> dict:
     """A step of faq.answers.answer_steps as the frame the page reads (see the module doc)."""
     if isinstance(step, Found):
         documents = [document_json(hit.document, snippet=snippet(hit.document)) for hit in step.result.hits]
-        return {"type": "documents", "documents": documents, "answered": step.result.answered}
+        tied = bool(tied_choices(step.result))
+        return {"type": "documents", "documents": documents, "answered": step.result.answered, "nearly_tied": tied}
     if isinstance(step, Piece):
         return {"type": "chunk", "text": step.text}
     if isinstance(step, Replaced):
@@ -145,6 +151,7 @@ def _frame(step: Step) -> dict:
             "type": "done",
             "answer_mode": answer.mode,
             "answered": answer.answered,
+            "nearly_tied": bool(tied_choices(answer.search)),
             "text": answer.text,
             # Sanitised by nh3: the only HTML the page ever inserts.
             "html": render_markdown(answer.text) if answer.answered else "",

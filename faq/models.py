@@ -145,7 +145,7 @@ class FaqDocument(ExportModelOperationsMixin("faq_document"), models.Model):
 
     @property
     def embedding_text(self) -> str:
-        return f"{self.question}\n\n{self.answer}"
+        return article_embedding_text(self.question, self.answer)
 
     @property
     def text_hash(self) -> str:
@@ -159,6 +159,13 @@ class FaqDocument(ExportModelOperationsMixin("faq_document"), models.Model):
 
     def needs_embedding(self) -> bool:
         return not self.is_embedded or self.embedded_hash != self.text_hash
+
+
+def article_embedding_text(question: str, answer: str) -> str:
+    """What an article's vector is made from (also for migrations, which see no model methods)."""
+    from faq.markdown import embedding_text
+
+    return f"{question}\n\n{embedding_text(answer)}"
 
 
 def visibilities_for(user) -> list[str]:
@@ -198,6 +205,10 @@ class UserResponse(ExportModelOperationsMixin("user_response"), models.Model):
     matched = models.JSONField(default=list, blank=True)
     answered = models.BooleanField()
     answer_mode = models.CharField(max_length=12, choices=Mode.choices)
+    # The best two matches were nearly tied (faq/near_ties.py): the page offered both, so the
+    # dashboard and the stored answer offer both again rather than show `response` as the answer.
+    # A database default too: bulk loaders (COPY in bench/cluster_questions.py) name their columns.
+    nearly_tied = models.BooleanField(default=False, db_default=False)
     category = models.CharField(max_length=140, blank=True)
     latency_ms = models.PositiveIntegerField(default=0)
     request_id = models.CharField(max_length=64, blank=True, db_index=True)

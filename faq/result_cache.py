@@ -4,7 +4,7 @@ A help centre hears the same questions again and again. Profiled under load (py-
 repeating 50 questions), the two nearest-neighbour statements and the rows they return were most of
 the database's CPU and about half of the request's own: work whose answer had not changed.
 
-What decides "has not changed": the catalogue version that PostgreSQL keeps (migration faq 0009):
+What decides "has not changed": the catalogue version that PostgreSQL keeps (migration faq 0011):
 any committed change to articles, categories or known phrasings, by whatever path or process,
 bumps it at commit. Each question reads it (one small statement, on the database its search
 would read) and a cached result is used only under the same version, so every save is reflected

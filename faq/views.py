@@ -20,6 +20,7 @@ from faq.answers import Answer, ask, cited_documents, wants_generation
 from faq.inputs import EMPTY_QUERY, BadInput, clean_query, find_category, query_params
 from faq.markdown import render_markdown
 from faq.models import LISTING_DEFER, ArticleView, Category, FaqDocument, UserResponse
+from faq.near_ties import tied_choices
 from faq.popular import categories_with_counts, popular_documents, related_documents
 from faq.search import Hit
 from faq.search import search as search_documents
@@ -118,11 +119,14 @@ def _search_page(request: HttpRequest) -> HttpResponse:
         return too_many_page(request, exc)
     # One call, one history row: the answer, its sources and the results all come from it.
     answer: Answer = ask(query, user=request.user, category=category, request_id=request.request_id)
+    # The best two nearly tied: offer both ("Is it one of these?") rather than commit to the first.
+    choices = tied_choices(answer.search)
     context.update(
         answer=answer,
-        answer_html=render_markdown(answer.text) if answer.answered else "",
+        answer_html=render_markdown(answer.text) if answer.answered and not choices else "",
         sources=cited_documents(answer),
-        cards=_cards(answer.search.hits),
+        choices=_cards(choices),
+        cards=_cards(answer.search.hits[len(choices) :]),
         keyword_only=answer.mode == UserResponse.Mode.KEYWORD,
     )
     return render(request, "faq/search.html", context)

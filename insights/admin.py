@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_safe
 
+from faq.admin_dates import short_date
 from faq.models import LISTING_DEFER, FaqDocument
 from insights import analytics, comments
 from insights.answered_by import answered_by_article
@@ -65,7 +66,7 @@ def _percent(value: float | None) -> str:
 
 @admin.register(GapCluster)
 class GapClusterAdmin(ReadOnlyAdmin):
-    list_display = ["asked", "customers", "questions", "why", "nearest_articles", "last_asked"]
+    list_display = ["asked", "customers", "questions", "why", "nearest_articles", "last_asked_on"]
     list_display_links = None
     list_filter = [QueueStatusFilter]
     list_per_page = 25
@@ -193,6 +194,10 @@ class GapClusterAdmin(ReadOnlyAdmin):
         by = cluster.dismissal.dismissed_by
         when = f"{timezone.localtime(cluster.dismissal.dismissed_at):%Y-%m-%d %H:%M}"
         return f"{when} by {by.get_username()}" if by else when
+
+    @admin.display(description="Last asked", ordering="last_asked")
+    def last_asked_on(self, cluster: GapCluster) -> SafeString | str:
+        return short_date(cluster.last_asked)
 
     @admin.display(description="Draft")
     def draft(self, cluster: GapCluster) -> SafeString:

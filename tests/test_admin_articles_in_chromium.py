@@ -1,5 +1,6 @@
 """Admin at a glance, in Chromium at 1280 px (issue 19 point 6): the preview follows the answer as
-staff type, its lists are not indented by admin's form CSS, and the models read as staff say them."""
+staff type, its lists and the similar-articles panel's are not indented by admin's form CSS, and the
+models read as staff say them."""
 
 from __future__ import annotations
 
@@ -49,3 +50,14 @@ def test_the_preview_follows_the_answer_as_staff_type_and_keeps_lists_flush(staf
     )
     assert indent < 40, f"the list is indented {indent}px inside the preview"
     assert preview.locator("ul li").first.evaluate("e => getComputedStyle(e).listStyleType") == "disc"
+
+
+def test_the_similar_articles_panel_keeps_its_list_flush(staff_page, live_server_url):
+    from faq.models import FaqDocument
+
+    document = FaqDocument.objects.get(slug="reset-password")
+    staff_page.goto(live_server_url + f"/admin/faq/faqdocument/{document.pk}/change/")
+    panel = staff_page.locator("ul.similar-articles")
+    panel.locator("li").first.wait_for()
+    indent = panel.evaluate("e => e.getBoundingClientRect().left - e.parentElement.getBoundingClientRect().left")
+    assert indent < 40, f"the similar-articles list is indented {indent}px"

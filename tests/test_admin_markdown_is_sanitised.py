@@ -96,7 +96,7 @@ def test_plain_text_has_no_tags_and_one_space_between_words():
     text = plain_text(
         "# Returns\n\nYou have **30 days** & a [free label](https://example.com).\n\n- Pack it\n- Post it"
     )
-    assert text == "Returns You have 30 days & a free label. Pack it Post it"
+    assert text == "Returns: You have 30 days & a free label. Pack it; Post it"
 
 
 def test_plain_text_keeps_what_the_reader_saw_as_text_and_drops_nothing_else():

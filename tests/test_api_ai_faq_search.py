@@ -44,8 +44,8 @@ async def test_an_answerable_question_gets_the_article_and_one_history_row(artic
     )
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"response", "answered", "answer_mode", "request_id", "documents"}
-    assert body["answered"] is True and body["answer_mode"] == "extractive"
+    assert set(body) == {"response", "answered", "answer_mode", "request_id", "documents", "nearly_tied"}
+    assert body["answered"] is True and body["answer_mode"] == "extractive" and body["nearly_tied"] is False
     assert "Forgot password?" in body["response"]
     assert body["request_id"] == "req-123" and response.headers["X-Request-ID"] == "req-123"
     top = body["documents"][0]

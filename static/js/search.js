@@ -154,13 +154,7 @@
     return area;
   }
 
-  function renderResults(container, documents, answered) {
-    var section = el("section", { class: "streamed-results" });
-    if (!documents.length) {
-      if (!answered) section.appendChild(el("p", { class: "empty" }, "No articles matched."));
-      return section;
-    }
-    section.appendChild(el("h2", { class: "section-title" }, answered ? "Articles" : "Is it one of these?"));
+  function resultList(documents) {
     var list = el("ol", { class: "results" });
     documents.forEach(function (doc) {
       var li = el("li", { class: "result" });
@@ -169,8 +163,27 @@
       if (doc.snippet) li.appendChild(el("p", { class: "snippet" }, doc.snippet));
       list.appendChild(li);
     });
-    section.appendChild(list);
+    return list;
+  }
+
+  function renderResults(container, documents, answered, title) {
+    var section = el("section", { class: "streamed-results" });
+    if (!documents.length) {
+      if (!answered) section.appendChild(el("p", { class: "empty" }, "No articles matched."));
+      return section;
+    }
+    section.appendChild(el("h2", { class: "section-title" }, title || (answered ? "Articles" : "Is it one of these?")));
+    section.appendChild(resultList(documents));
     return section;
+  }
+
+  // The best two articles are nearly tied (faq/near_ties.py): the customer picks, the page does not guess.
+  function renderChoices(documents) {
+    var card = el("section", { class: "card choices", "aria-labelledby": "choices-heading", "data-choices": "" });
+    card.appendChild(el("h2", { id: "choices-heading" }, "Is it one of these?"));
+    card.appendChild(el("p", {}, "Two articles match your question almost equally well."));
+    card.appendChild(resultList(documents));
+    return card;
   }
 
   function streamAnswer(form) {
@@ -235,14 +248,18 @@
         socket.close();
       } else if (message.type === "documents") {
         container.replaceChildren();
-        if (message.answered) {
+        var documents = message.documents || [];
+        if (message.nearly_tied) {
+          container.appendChild(renderChoices(documents.slice(0, 2)));
+          results = renderResults(container, documents.slice(2), true, "Other articles");
+        } else if (message.answered) {
           answerCard = el("section", { class: "card answer", "aria-labelledby": "answer-heading" });
           answerCard.appendChild(el("h2", { id: "answer-heading" }, "Answer"));
           answerText = el("div", { class: "prose is-streaming", "data-answer-text": "" });
           answerCard.appendChild(answerText);
           container.appendChild(answerCard);
         }
-        results = renderResults(container, message.documents || [], message.answered);
+        if (!message.nearly_tied) results = renderResults(container, documents, message.answered);
         container.appendChild(results);
         container.setAttribute("data-state", "streaming");
       } else if (message.type === "chunk" && answerText) {
@@ -267,7 +284,9 @@
           container.firstChild,
         );
       }
-      if (message.answered && answerText) {
+      if (message.nearly_tied) {
+        // The choice is already on the page; a generated answer is not shown for a tie.
+      } else if (message.answered && answerText) {
         // Rendered from Markdown and sanitised by the server (nh3 allow-list): safe to insert.
         answerText.innerHTML = message.html;
         answerText.classList.remove("is-streaming");

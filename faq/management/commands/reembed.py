@@ -13,6 +13,7 @@ from tqdm import tqdm
 from faq.models import FaqDocument, KnownPhrasing, UserResponse
 from faq.phrasings import reembed_phrasings
 from faq.reembedding import reembed_documents, reembed_history
+from faq.stale_vectors import stale_article_ids
 from faq.vector_schema import column_dimensions, rebuild_vector_index, resize_embedding_column
 
 
@@ -24,7 +25,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         group = parser.add_mutually_exclusive_group(required=True)
-        group.add_argument("--missing", action="store_true", help="Only articles without a current vector.")
+        group.add_argument(
+            "--missing", action="store_true", help="Only articles without a current vector, or from an older text."
+        )
         group.add_argument("--all", action="store_true", help="Every article (resizes the column if needed).")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
@@ -42,6 +45,9 @@ class Command(BaseCommand):
             )
         queryset = FaqDocument.objects.all() if all else FaqDocument.objects.not_embedded()
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        if missing:
+            # Also those embedded from another text than today's (faq/stale_vectors.py).
+            ids = sorted({*ids, *stale_article_ids(FaqDocument)})
         with tqdm(total=len(ids), unit="article", desc="embedding", disable=no_progress or None) as bar:
             embedded = reembed_documents(ids, progress=bar.update)
         if resized:

@@ -43,6 +43,6 @@ BACKWARD = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("faq", "0008_known_phrasings")]
+    dependencies = [("faq", "0010_history_remembers_near_ties")]
 
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]
