@@ -161,3 +161,19 @@ def test_the_lane_counts_requests_in_the_request_metrics(servers, articles):
     for _ in range(3):
         assert _post(lane, '{"query": "Where is my parcel?"}').status_code == 200
     assert count() == before + 3
+
+
+def test_a_rate_limited_question_gets_the_same_429_from_the_lane(django_db_blocker, articles):
+    limits = {"RATE_LIMITS_ENABLED": "true", "RATE_LIMIT_PER_IP": "1/min"}
+    with (
+        daphne_server(django_db_blocker, **limits) as lane,
+        daphne_server(django_db_blocker, EXPRESS_API="false", **limits) as django_only,
+    ):
+        body = '{"query": "I forgot my password"}'
+        assert _post(lane, body).status_code == _post(django_only, body).status_code == 200
+        before = _last_history_id()
+        first, second = _post(lane, body), _post(django_only, body)
+        assert first.status_code == 429
+        assert _comparable(first) == _comparable(second)
+        assert first.headers["Retry-After"]
+        assert _history(before) == []  # a refused question is not stored
