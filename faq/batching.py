@@ -1,7 +1,7 @@
 """Dynamic batching of query embeddings, as text-embeddings-inference does.
 
-At most `runs` model runs at a time per process (cores / EMBEDDING_QUERY_THREADS, so the model never
-has more threads than cores). A question that finds a run free starts one at once in its own thread
+At most `runs` model runs at a time per process (the query batcher uses one: measured best end to
+end on 2 cores, see faq/embeddings.py). A question that finds a run free starts one at once in its own thread
 (no hand-off, so a lone question waits for nothing); questions that arrive while every run is busy
 queue, and when a run ends the first of them leads the next one, taking every queued text with it
 (up to `max_batch`). Under load the model then runs a few large batches instead of many small runs
