@@ -10,10 +10,11 @@ form; then K phrasings per article, each a noisier copy of its article's vector 
 paraphrase would be. The questions are bench/search_load.py's 200 customer-style variations, their
 vectors embedded once and then cached, so the phases time the search itself, not the model.
 
-Phases, in this order, each for --seconds on one thread: the floor (the articles' nearest-neighbour
-statement search() sends, run on a raw cursor), search() with no approved phrasing, then (phrasings
-added and ANALYZEd) the floor again and search() with them. Printed: p50 and p95 of each, and
-p50 with phrasings / p50 without (target <= 1.2).
+Phases, in this order, each for --seconds on one thread: the floor (the bare nearest-neighbour
+statement over the articles, run on a raw cursor), search() with no approved phrasing, then
+(phrasings added and ANALYZEd) the floor again and search() with them, and (phrasings truncated)
+both again, so drift on a shared machine shows. Printed: p50 and p95 of each, and
+p50 with phrasings / the mean p50 of the two phases without (target <= 1.2).
 """
 
 from __future__ import annotations
@@ -84,23 +85,16 @@ def seed_phrasings(documents: list, per_article: int) -> int:
 
 
 def article_statement(question: str) -> tuple[str, list]:
-    """The articles' nearest-neighbour statement search() sends (the first with a vector in it)."""
-    from django.db import connection
+    """The bare nearest-neighbour statement over the articles a customer may read (no phrasings,
+    no keyword rank): the floor any search of them pays."""
+    from django.conf import settings
 
-    from faq.search import search
+    from faq.embeddings import embed_query
+    from faq.models import LISTING_DEFER, FaqDocument
 
-    seen: list[tuple[str, list]] = []
-
-    def keep(execute, sql, params, many, context):
-        if "<=>" in sql:
-            seen.append((sql, list(params)))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(keep):
-        search(question)
-    if not seen:
-        sys.exit(f"search({question!r}) sent no nearest-neighbour SQL: has faq.search changed?")
-    return seen[0]
+    nearest = FaqDocument.objects.visible_to(None).nearest(embed_query(question)).defer(*LISTING_DEFER)
+    sql, params = nearest[: settings.SEARCH_CANDIDATES].query.sql_with_params()
+    return sql, list(params)
 
 
 def timed(questions: list[str], seconds: float, run) -> list[float]:
@@ -171,14 +165,23 @@ def main() -> None:
         )
         results["floor, with phrasings"] = floor({q: article_statement(q) for q in questions})
         results["search(), with phrasings"] = searched()
+        with connection.cursor() as cursor:
+            # Empty again (indexes too): articles alone once more, so drift on a shared machine shows.
+            cursor.execute(f"TRUNCATE {KnownPhrasing._meta.db_table}")
+        results["floor, articles alone again"] = floor({q: article_statement(q) for q in questions})
+        results["search(), articles alone again"] = searched()
 
     print(f"\n{'in process, 1 thread':<32}{'ops':>8}{'p50 ms':>9}{'p95 ms':>9}")
     for label, latencies in results.items():
         p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
         print(f"  {label:<30}{len(latencies):>8}{p50:>9.2f}{p95:>9.2f}")
-    ratio = percentile(results["search(), with phrasings"], 0.5) / percentile(results["search(), articles alone"], 0.5)
+    alone = (
+        percentile(results["search(), articles alone"], 0.5)
+        + percentile(results["search(), articles alone again"], 0.5)
+    ) / 2
+    ratio = percentile(results["search(), with phrasings"], 0.5) / alone
     met = "met" if ratio <= TARGET_RATIO else "NOT met"
-    print(f"\np50 with phrasings / articles alone  {ratio:.2f}  (target <= {TARGET_RATIO}: {met})")
+    print(f"\np50 with phrasings / articles alone (mean of both)  {ratio:.2f}  (target <= {TARGET_RATIO}: {met})")
 
 
 if __name__ == "__main__":

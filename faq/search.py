@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import Case, F, Min, OuterRef, Subquery, Value, When
+from django.db.models import Avg, Case, F, Min, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.query import get_related_populators
 from pgvector import Vector
-from pgvector.django import CosineDistance
+from pgvector.django import CosineDistance, VectorField
 
 from faq.embeddings import EmbeddingError, current_model_name, embed_query
 from faq.models import LISTING_DEFER, Category, FaqDocument
-from faq.phrasings import phrasing_cutoff
+from faq.phrasings import phrasing_combination, phrasing_cutoff
 from supportsite.metrics import query_type
 
 RANKINGS = ("shipped", "vector", "keyword")
@@ -117,10 +117,11 @@ def search(
 
 def _vector_hits(documents, query: str, vector: list[float], *, weight: float, limit: int) -> list[Hit]:
     """The best `limit` of the SEARCH_CANDIDATES nearest articles and the articles of the
-    PHRASING_CANDIDATES nearest approved phrasings, one result per article, ranked by the higher
-    of the article's own similarity and its best phrasing's, plus the keyword signal."""
+    PHRASING_CANDIDATES nearest approved phrasings, one result per article, ranked by the highest
+    of the article's own similarity, its best phrasing's and (PHRASING_COMBINATION "centroid") the
+    centre of its phrasings', plus the keyword signal."""
     terms = keyword_terms(query) if weight else None
-    plan = _plan_for(documents, keyword_signal=terms is not None)
+    plan = _plan_for(documents, keyword_signal=terms is not None, centroid=phrasing_combination() == "centroid")
     with query_type("vector_search"):
         rows = plan.fetch(vector, terms)
     ranked = []
@@ -132,7 +133,12 @@ def _vector_hits(documents, query: str, vector: list[float], *, weight: float, l
         phrased = 1.0 - float(phrasing_distance) if phrasing_distance is not None else None
         keyword_rank = float(row[plan.keyword_rank_at]) if plan.keyword_rank_at is not None else 0.0
         best = max(similarity, phrased) if phrased is not None else similarity
-        ranked.append((best + weight * keyword_rank, best, similarity, phrased, row))
+        ranked_by = best
+        if plan.centroid_distance_at is not None and row[plan.centroid_distance_at] is not None:
+            # The centre of its phrasings speaks for all of them: a question between several
+            # wordings of one article is nearer their centre than to any one of them.
+            ranked_by = max(best, 1.0 - float(row[plan.centroid_distance_at]))
+        ranked.append((ranked_by + weight * keyword_rank, best, similarity, phrased, row))
     # Rows come nearest article first; a stable sort keeps that order among equal scores.
     ranked.sort(key=lambda item: item[0], reverse=True)
     return [
@@ -176,6 +182,7 @@ class _Plan:
         self.annotations = dict(compiler.annotation_col_map or {})
         self.distance_at = self.annotations["distance"]
         self.phrasing_distance_at = self.annotations["phrasing_distance"]
+        self.centroid_distance_at = self.annotations.get("centroid_distance")
         self.pk_at = self.model_slice.start + self.init_list.index(self.model._meta.pk.attname)
         self.keyword_rank_at = self.annotations.get("keyword_rank")
         # Which columns convert (the float annotations), found once; they are called with the
@@ -213,7 +220,7 @@ class _Plan:
         return document
 
 
-def _plan_for(documents, *, keyword_signal: bool) -> _Plan:
+def _plan_for(documents, *, keyword_signal: bool, centroid: bool) -> _Plan:
     query = documents.query
     model = current_model_name()
     key = (
@@ -223,19 +230,20 @@ def _plan_for(documents, *, keyword_signal: bool) -> _Plan:
         tuple(query.annotations),
         model,
         keyword_signal,
+        centroid,
         settings.SEARCH_CANDIDATES,
         settings.PHRASING_CANDIDATES,
     )
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _Plan(_candidates(documents, model, keyword_signal=keyword_signal))
+        plan = _Plan(_candidates(documents, model, keyword_signal=keyword_signal, centroid=centroid))
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
         _PLANS[key] = plan
     return plan
 
 
-def _candidates(documents, model: str, *, keyword_signal: bool):
+def _candidates(documents, model: str, *, keyword_signal: bool, centroid: bool):
     """One statement: the articles of `documents` that are among the SEARCH_CANDIDATES nearest by
     their own vector or own one of the PHRASING_CANDIDATES nearest approved phrasings, each with
     its own distance, its best approved phrasing's distance and its keyword rank."""
@@ -258,19 +266,22 @@ def _candidates(documents, model: str, *, keyword_signal: bool):
     )
     # Exact best phrasing per candidate (a few rows each, by the (document, status) index); an
     # aggregate, so the planner cannot pick the HNSW index with a per-article filter.
-    best_phrasing = (
+    phrasings_of = (
         KnownPhrasing.objects.approved()
         .filter(document_id=OuterRef("pk"), embedding_model=model)
         .order_by()
         .values("document_id")
-        .annotate(best=Min(CosineDistance("embedding", vector)))
-        .values("best")
     )
+    best_phrasing = phrasings_of.annotate(best=Min(CosineDistance("embedding", vector))).values("best")
     candidates = documents.filter(pk__in=ids).annotate(
         # Vectors of another model are not comparable (nor the same size): no own similarity.
         distance=Case(When(embedding_model=model, then=CosineDistance("embedding", vector))),
         phrasing_distance=Subquery(best_phrasing),
     )
+    if centroid:
+        # pgvector's avg(vector): the mean of the article's phrasings (cosine ignores its length).
+        centre = phrasings_of.annotate(centre=CosineDistance(Avg("embedding", output_field=VectorField()), vector))
+        candidates = candidates.annotate(centroid_distance=Subquery(centre.values("centre")))
     if keyword_signal:
         keywords = keyword_query(_KEYWORDS_SLOT)
         # Ranked only for the candidates, not for the whole table.
