@@ -325,13 +325,15 @@ class KnownPhrasing(ExportModelOperationsMixin("known_phrasing"), models.Model):
     class Meta:
         ordering = ["document", "pk"]
         indexes = [
-            # Nearest phrasings by cosine distance, joined to their article's visibility.
+            # Nearest approved phrasings by cosine distance (search). Partial: pending and rejected
+            # ones are never scanned past, and with none approved the scan ends at once.
             HnswIndex(
-                name="faq_phrasings_embedding_hnsw",
+                name="faq_phrasings_approved_hnsw",
                 fields=["embedding"],
                 m=16,
                 ef_construction=64,
                 opclasses=["vector_cosine_ops"],
+                condition=models.Q(status="approved"),
             ),
             # The admin list and the approval rule read pending ones per article.
             models.Index(fields=["document", "status"], name="faq_phrasings_doc_status"),

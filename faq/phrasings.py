@@ -35,6 +35,14 @@ def phrasing_cutoff() -> float:
     return settings.PHRASING_CUTOFFS.get(current_model_name(), 0.60)
 
 
+def phrasing_combination() -> str:
+    """How an article's phrasings rank it (per model, like the cut-offs): "max" (its best
+    phrasing) or "centroid" (the better of its best phrasing and the centre of its phrasings)."""
+    if settings.PHRASING_COMBINATION:
+        return settings.PHRASING_COMBINATION
+    return settings.PHRASING_COMBINATIONS.get(current_model_name(), "max")
+
+
 def clean_text(text: str) -> str:
     return " ".join(str(text).split())[:QUESTION_MAX_LENGTH]
 

@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import F, Value
+from django.db.models import Case, F, Min, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.query import get_related_populators
-from pgvector import Vector
-from pgvector.django import CosineDistance
+from pgvector.django import CosineDistance, VectorField
 
 from faq.embeddings import EmbeddingError, current_model_name, embed_query, vector_literal
 from faq.models import LISTING_DEFER, Category, FaqDocument
-from faq.phrasings import phrasing_cutoff
+from faq.phrasings import phrasing_combination, phrasing_cutoff
 from supportsite.metrics import query_type
 
 RANKINGS = ("shipped", "vector", "keyword")
@@ -117,58 +116,34 @@ def search(
 
 def _vector_hits(documents, query: str, vector: list[float], *, weight: float, limit: int) -> list[Hit]:
     """The best `limit` of the SEARCH_CANDIDATES nearest articles and the articles of the
-    PHRASING_CANDIDATES nearest approved phrasings, one result per article, ranked by the higher
-    of the article's own similarity and its best phrasing's, plus the keyword signal."""
+    PHRASING_CANDIDATES nearest approved phrasings, one result per article, ranked by the highest
+    of the article's own similarity, its best phrasing's and (PHRASING_COMBINATION "centroid") the
+    centre of its phrasings', plus the keyword signal."""
     terms = keyword_terms(query) if weight else None
-    plan = _plan_for(documents, keyword_signal=terms is not None)
+    plan = _plan_for(documents, keyword_signal=terms is not None, centroid=phrasing_combination() == "centroid")
     with query_type("vector_search"):
         rows = plan.fetch(vector, terms)
-        learned = nearest_phrasings(documents, vector)
-    scored = []
-    for row in rows:
-        similarity = 1.0 - float(row[plan.distance_at])
-        keyword_rank = float(row[plan.keyword_rank_at]) if plan.keyword_rank_at is not None else 0.0
-        phrased = learned.pop(row[plan.pk_at], None)
-        scored.append((similarity, phrased, keyword_rank, row))
-    # Articles only their phrasings brought in: read in one query with their own similarity and keyword rank.
-    scored += _documents(documents, learned, vector, terms)
     ranked = []
-    for similarity, phrased, keyword_rank, row in scored:
+    for row in rows:
+        distance = row[plan.distance_at]
+        # An article only its phrasings brought in may have no current vector of its own.
+        similarity = 1.0 - float(distance) if distance is not None else -1.0
+        phrasing_distance = row[plan.phrasing_distance_at]
+        phrased = 1.0 - float(phrasing_distance) if phrasing_distance is not None else None
+        keyword_rank = float(row[plan.keyword_rank_at]) if plan.keyword_rank_at is not None else 0.0
         best = max(similarity, phrased) if phrased is not None else similarity
-        ranked.append((best + weight * keyword_rank, best, similarity, phrased, row))
-    # Iterative scans in relaxed order may return neighbours slightly out of order: sort here.
+        ranked_by = best
+        if plan.centroid_distance_at is not None and row[plan.centroid_distance_at] is not None:
+            # The centre of its phrasings speaks for all of them: a question between several
+            # wordings of one article is nearer their centre than to any one of them.
+            ranked_by = max(best, 1.0 - float(row[plan.centroid_distance_at]))
+        ranked.append((ranked_by + weight * keyword_rank, best, similarity, phrased, row))
+    # Rows come nearest article first; a stable sort keeps that order among equal scores.
     ranked.sort(key=lambda item: item[0], reverse=True)
     return [
-        Hit(row if isinstance(row, FaqDocument) else plan.document(row), best, score, phrased, similarity)
+        Hit(plan.document(row), best, score, phrased, similarity)
         for score, best, similarity, phrased, row in ranked[:limit]
     ]
-
-
-def nearest_phrasings(documents, vector: list[float]) -> dict[int, float]:
-    """{article id: best similarity} over the nearest approved phrasings of articles in `documents`."""
-    plan = _phrasing_plan_for(documents)
-    best: dict[int, float] = {}
-    for document_id, distance in plan.fetch(vector):
-        best.setdefault(document_id, 1.0 - float(distance))  # nearest first: the first is the best
-    return best
-
-
-def _documents(documents, learned: dict[int, float], vector: list[float], terms: str | None) -> list[tuple]:
-    if not learned:
-        return []
-    found = documents.filter(pk__in=list(learned)).defer(*LISTING_DEFER)
-    found = found.annotate(distance=CosineDistance("embedding", Vector(vector)))
-    if terms is not None:
-        keywords = keyword_query(terms)
-        found = found.annotate(
-            keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
-        )
-    rows = []
-    for document in found:
-        own = document.distance is not None and document.embedding_model == current_model_name()
-        similarity = 1.0 - float(document.distance) if own else -1.0
-        rows.append((similarity, learned[document.pk], float(getattr(document, "keyword_rank", 0.0)), document))
-    return rows
 
 
 # --- The nearest-neighbour statement, compiled once per shape ------------------------------------
@@ -205,6 +180,8 @@ class _Plan:
         self.related = get_related_populators(klass_info, self.select, self.db)
         self.annotations = dict(compiler.annotation_col_map or {})
         self.distance_at = self.annotations["distance"]
+        self.phrasing_distance_at = self.annotations["phrasing_distance"]
+        self.centroid_distance_at = self.annotations.get("centroid_distance")
         self.pk_at = self.model_slice.start + self.init_list.index(self.model._meta.pk.attname)
         self.keyword_rank_at = self.annotations.get("keyword_rank")
         # Which columns convert (the float annotations), found once; they are called with the
@@ -242,7 +219,7 @@ class _Plan:
         return document
 
 
-def _plan_for(documents, *, keyword_signal: bool) -> _Plan:
+def _plan_for(documents, *, keyword_signal: bool, centroid: bool) -> _Plan:
     query = documents.query
     model = current_model_name()
     key = (
@@ -252,79 +229,66 @@ def _plan_for(documents, *, keyword_signal: bool) -> _Plan:
         tuple(query.annotations),
         model,
         keyword_signal,
+        centroid,
         settings.SEARCH_CANDIDATES,
+        settings.PHRASING_CANDIDATES,
     )
     plan = _PLANS.get(key)
     if plan is None:
-        candidates = documents.nearest(Value(_VECTOR_SLOT), model=model)
-        if keyword_signal:
-            keywords = keyword_query(_KEYWORDS_SLOT)
-            # Ranked only for the k candidates the index returned, not for the whole table.
-            candidates = candidates.annotate(
-                keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
-            )
-        plan = _Plan(candidates.defer(*LISTING_DEFER)[: settings.SEARCH_CANDIDATES])
+        plan = _Plan(_candidates(documents, model, keyword_signal=keyword_signal, centroid=centroid))
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
         _PLANS[key] = plan
     return plan
 
 
-class _PhrasingPlan:
-    """The nearest approved phrasings whose article is in the caller's queryset (its visibility,
-    never the phrasing's own), compiled once per shape like _Plan."""
+def _candidates(documents, model: str, *, keyword_signal: bool, centroid: bool):
+    """One statement: the articles of `documents` that are among the SEARCH_CANDIDATES nearest by
+    their own vector or own one of the PHRASING_CANDIDATES nearest approved phrasings, each with
+    its own distance, its best approved phrasing's distance and its keyword rank."""
+    from faq.models import KnownPhrasing
 
-    def __init__(self, documents, model: str) -> None:
-        from faq.models import KnownPhrasing
-
-        # The nearest phrasings first, by the HNSW index alone (a join in the same scan makes the
-        # planner sort every phrasing instead), then only those whose article the caller may see.
-        nearest = (
-            KnownPhrasing.objects.approved()
-            .filter(embedding_model=model)
-            .annotate(distance=CosineDistance("embedding", Value(_VECTOR_SLOT)))
-            .order_by("distance")
-            .values("pk")[: settings.PHRASING_CANDIDATES * PHRASING_OVERFETCH]
+    vector = Value(_VECTOR_SLOT)
+    nearest_articles = documents.nearest(vector, model=model).order_by("distance").values("pk")
+    # The phrasings' HNSW index alone (partial: approved only, so pending ones cost nothing and
+    # an empty index ends the scan at once); who may see their article is the outer filter's,
+    # the caller's visibility QuerySet, never the phrasing's.
+    nearest_phrasings = (
+        KnownPhrasing.objects.approved()
+        .filter(embedding_model=model)
+        .annotate(distance=CosineDistance("embedding", vector))
+        .order_by("distance")
+        .values("document_id")
+    )
+    ids = nearest_articles[: settings.SEARCH_CANDIDATES].union(
+        nearest_phrasings[: settings.PHRASING_CANDIDATES], all=True
+    )
+    # Exact best phrasing per candidate (a few rows each, by the (document, status) index); an
+    # aggregate, so the planner cannot pick the HNSW index with a per-article filter.
+    phrasings_of = (
+        KnownPhrasing.objects.approved()
+        .filter(document_id=OuterRef("pk"), embedding_model=model)
+        .order_by()
+        .values("document_id")
+    )
+    best_phrasing = phrasings_of.annotate(best=Min(CosineDistance("embedding", vector))).values("best")
+    candidates = documents.filter(pk__in=ids).annotate(
+        # Vectors of another model are not comparable (nor the same size): no own similarity.
+        distance=Case(When(embedding_model=model, then=CosineDistance("embedding", vector))),
+        phrasing_distance=Subquery(best_phrasing),
+    )
+    if centroid:
+        # The sum of the article's phrasings points where their mean does (cosine ignores length),
+        # and pgvector's sum(vector) costs a quarter of its avg(vector) (measured, 10,000 articles).
+        centre = phrasings_of.annotate(centre=CosineDistance(Sum("embedding", output_field=VectorField()), vector))
+        candidates = candidates.annotate(centroid_distance=Subquery(centre.values("centre")))
+    if keyword_signal:
+        keywords = keyword_query(_KEYWORDS_SLOT)
+        # Ranked only for the candidates, not for the whole table.
+        candidates = candidates.annotate(
+            keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
         )
-        queryset = (
-            KnownPhrasing.objects.filter(pk__in=nearest, document__in=documents.order_by().values("pk"))
-            .annotate(distance=CosineDistance("embedding", Value(_VECTOR_SLOT)))
-            .order_by("distance")
-            .values_list("document_id", "distance")[: settings.PHRASING_CANDIDATES]
-        )
-        self.db = queryset.db
-        self.sql, params = queryset.query.get_compiler(using=self.db).as_sql()
-        self.params = list(params)
-        self.vector_slots = [i for i, value in enumerate(self.params) if value == _VECTOR_SLOT]
-        if not self.vector_slots:
-            raise RuntimeError("the phrasing statement lost its query vector parameter")
-
-    def fetch(self, vector: list[float]) -> list[tuple]:
-        params = list(self.params)
-        vector_text = vector_literal(vector)
-        for i in self.vector_slots:
-            params[i] = vector_text
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(self.sql, params)
-            return cursor.fetchall()
-
-
-_PHRASING_PLANS: dict[tuple, _PhrasingPlan] = {}
-# Nearest phrasings read per candidate kept: room for those of articles the caller may not see.
-PHRASING_OVERFETCH = 4
-
-
-def _phrasing_plan_for(documents) -> _PhrasingPlan:
-    query = documents.query
-    model = current_model_name()
-    key = (documents.db, query.where, model, settings.PHRASING_CANDIDATES)
-    plan = _PHRASING_PLANS.get(key)
-    if plan is None:
-        plan = _PhrasingPlan(documents, model)
-        if len(_PHRASING_PLANS) >= _PLANS_MAX:
-            _PHRASING_PLANS.clear()
-        _PHRASING_PLANS[key] = plan
-    return plan
+    return candidates.order_by(F("distance").asc(nulls_last=True)).defer(*LISTING_DEFER)
 
 
 def _hashable(value):

@@ -2,7 +2,9 @@
 
 A question is a gap when the help centre abstained, answered with low confidence (its best
 article's similarity was under the cut-off plus INSIGHTS_LOW_CONFIDENCE_MARGIN), or the customer
-marked the answer not helpful. `cluster_questions` groups the window's gaps by their stored query
+marked the answer not helpful, unless it has since become an approved known phrasing of an article
+customers can read (what "Answered by article..." does with a cluster's questions).
+`cluster_questions` groups the window's gaps by their stored query
 embeddings (never re-embedded) and replaces the queue in one transaction.
 
 A cluster leaves the queue when a published article that customers can read, published or edited
@@ -28,12 +30,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BinaryField, Case, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Extract
+from django.db.models.functions import Cast, Extract, Left, Trim
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
 from faq.embeddings import current_model_name
-from faq.models import FaqDocument, Feedback, UserResponse
+from faq.models import QUESTION_MAX_LENGTH, FaqDocument, Feedback, KnownPhrasing, UserResponse
 from faq.search import similarity_cutoff
 from insights.clustering import CENTRE_BLOCK, Assigner, LeaderClustering, normalise
 from insights.conf import setting
@@ -61,8 +63,21 @@ def low_confidence_below() -> float:
 def gap_questions(*, since: datetime, until: datetime) -> QuerySet[UserResponse]:
     """The window's questions that are gaps, each annotated with its `reason`, oldest first."""
     not_helpful = Feedback.objects.filter(response=OuterRef("pk"), helpful=False)
+    # A question that is now an approved phrasing of an article customers can read is answered
+    # (search matches it at similarity ~1): "Answered by article..." must not reopen it next run.
+    learned = KnownPhrasing.objects.approved().filter(
+        text=OuterRef("asked_as"), document__in=answering_articles().values("pk")
+    )
     return (
         UserResponse.objects.filter(created_at__gte=since, created_at__lt=until, query_embedding__isnull=False)
+        # The text a phrasing made from it holds (faq.phrasings.clean_text: whitespace collapsed, cut).
+        .annotate(
+            asked_as=Left(
+                Func(Trim("query"), Value(r"\s+"), Value(" "), Value("g"), function="regexp_replace"),
+                QUESTION_MAX_LENGTH,
+            )
+        )
+        .exclude(Exists(learned))
         # matched[0] is the answer given (ranked order): its similarity decided answer or abstain.
         .annotate(
             top_similarity=Cast(KT("matched__0__similarity"), FloatField()),

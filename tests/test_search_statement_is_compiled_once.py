@@ -106,7 +106,7 @@ def test_each_reader_gets_only_what_it_may_read_whatever_was_cached_before(reade
     )
 
 
-def test_a_hit_is_a_whole_article_with_its_category_and_costs_two_statements(readers):
+def test_a_hit_is_a_whole_article_with_its_category_and_costs_one_statement(readers):
     from django.db import connection
 
     search(QUESTIONS[1], user=readers["staff"])  # the statement compiled and the vector cached
@@ -116,8 +116,8 @@ def test_a_hit_is_a_whole_article_with_its_category_and_costs_two_statements(rea
             assert hit.document.get_absolute_url().endswith(f"/{hit.document.slug}/")
             assert hit.document.answer and hit.document.question
             assert hit.document.category is None or hit.document.category.name
-    # The articles' statement and the known phrasings' one (none here, so no third for their articles).
-    assert len(queries.captured_queries) == 2, [q["sql"][:120] for q in queries.captured_queries]
+    # Articles and known phrasings are searched in one statement (one round trip).
+    assert len(queries.captured_queries) == 1, [q["sql"][:120] for q in queries.captured_queries]
 
 
 def test_search_reflects_a_save_at_once(readers):
