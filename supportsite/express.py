@@ -18,8 +18,9 @@ What stays exactly as in Django's path, by calling the same code:
 - request_finished (the pool gauges, per-worker request counts).
 
 Only an anonymous caller rides the lane: a request with an Authorization header or a session
-cookie, with a body that is not a JSON object the endpoint accepts (`parse` returns None), or with
-a Host that ALLOWED_HOSTS refuses goes to Django, with its body replayed. So identity, CSRF and
+cookie, with a body that is not a JSON object the endpoint accepts (`parse` returns None), with
+a Host that ALLOWED_HOSTS refuses, or under a path prefix (root_path, FORCE_SCRIPT_NAME) goes to
+Django, with its body replayed. So identity, CSRF and
 every 4xx wording are Django's by construction. EXPRESS_API=false turns the lane off.
 """
 
@@ -116,8 +117,8 @@ class ExpressLane:
         if scope["type"] != "http" or scope["method"] != "POST" or not settings.EXPRESS_API:
             return None
         route = self.routes.get(scope["path"])
-        if route is None or scope.get("root_path"):
-            return None
+        if route is None or scope.get("root_path") or settings.FORCE_SCRIPT_NAME:
+            return None  # under a path prefix Django sets the script prefix that URLs are built with
         for name, value in scope["headers"]:
             if name == b"authorization" or (name == b"cookie" and settings.SESSION_COOKIE_NAME.encode() in value):
                 metrics.EXPRESS_LANE.labels(lane="django").inc()
