@@ -13,7 +13,6 @@ import hashlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -21,6 +20,7 @@ import numpy as np
 from django.conf import settings
 
 from faq.batching import Batcher
+from faq.lru import LRU
 from supportsite import metrics
 from supportsite.shared_cache import Breaker
 
@@ -220,33 +220,6 @@ def embed_texts(texts: Sequence[str], *, queries: bool = False) -> list[list[flo
     return vectors
 
 
-class _LRU:
-    """A small thread-safe LRU of query vectors: repeated questions skip the model."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> list[float] | None:
-        with self.lock:
-            value = self.data.get(key)
-            if value is not None:
-                self.data.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[str, str], value: list[float]) -> None:
-        with self.lock:
-            self.data[key] = value
-            self.data.move_to_end(key)
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.data.clear()
-
-
 class QueryVector(list):
     """A query's vector that renders its SQL literal once: the search statements and the history
     row all send it, and formatting 384 floats costs more than a cached search (py-spy, 32 clients)."""
@@ -266,7 +239,7 @@ def vector_literal(vector: Sequence[float]) -> str:
     return repr([float(value) for value in vector])
 
 
-_query_cache = _LRU(2048)
+_query_cache: LRU[list[float]] = LRU(2048)  # repeated questions skip the model
 # With REDIS_URL, query vectors are shared by every process and machine, so a question repeated
 # anywhere pays for the model once; a Redis outage only means embedding locally again.
 _shared_breaker = Breaker("query vectors", when_down="embedding without the shared cache")

@@ -17,13 +17,11 @@ not kept either: the embedding backend may be back for the next question.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from django.conf import settings
 from django.db import connections
 
 from faq.embeddings import current_model_name
+from faq.lru import LRU
 from faq.models import Category, FaqDocument
 from faq.search import SearchResult, search
 from supportsite.db_router import read_alias
@@ -32,34 +30,7 @@ from supportsite.metrics import query_type
 SIZE = 1024
 
 
-class _Results:
-    """A small thread-safe LRU of search results."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[tuple, SearchResult] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple) -> SearchResult | None:
-        with self.lock:
-            value = self.data.get(key)
-            if value is not None:
-                self.data.move_to_end(key)
-            return value
-
-    def put(self, key: tuple, value: SearchResult) -> None:
-        with self.lock:
-            self.data[key] = value
-            self.data.move_to_end(key)
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.data.clear()
-
-
-_results = _Results(SIZE)
+_results: LRU[SearchResult] = LRU(SIZE)
 
 
 def catalogue_version(alias: str) -> int | None:
