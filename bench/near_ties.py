@@ -29,7 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import fresh_database, setup_django
-from retrieval import TOP_K, Query, rank_of, read_jsonl, read_queries, spread, to_slug
+from retrieval import (
+    TOP_K,
+    Query,
+    add_dataset_arguments,
+    check_dataset_paths,
+    dataset_queries,
+    rank_of,
+    read_jsonl,
+    to_slug,
+)
 
 MARGINS = [0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1]
 # One customer helped (the right article was second: a wrong answer avoided) is worth at least two
@@ -121,31 +130,17 @@ def add_phrasings(path: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", type=Path, metavar="DATASET_DIR")
-    parser.add_argument("--ood", type=Path, metavar="OTHER_DATASET_DIR", help="a data set from another domain")
-    parser.add_argument("--limit", type=int, help="search only N of the --ood queries (spread over the file)")
-    parser.add_argument("--phrasings", type=Path, metavar="FILE", help="approved known phrasings (JSON Lines)")
+    add_dataset_arguments(parser, phrasings_help="approved known phrasings (JSON Lines)")
     args = parser.parse_args()
-    if args.phrasings and not args.phrasings.is_file():
-        sys.exit(f"{args.phrasings}: no such file")
-    for directory in [args.dataset, *([args.ood] if args.ood else [])]:
-        if not (directory / "queries.jsonl").is_file():
-            sys.exit(f"{directory}: no queries.jsonl")
-    if not (args.dataset / "faqs.jsonl").is_file():
-        sys.exit(f"{args.dataset}: no faqs.jsonl")
+    check_dataset_paths(args)
     setup_django()
 
     from faq import embeddings, importing
     from faq.near_ties import near_tie_margin
     from faq.search import similarity_cutoff
 
-    queries = read_queries(args.dataset / "queries.jsonl")
-    answerable = [q for q in queries if q.relevant]
-    off_topic_queries = [q for q in queries if not q.relevant]
-    if (args.dataset / "unanswerable.jsonl").is_file():
-        off_topic_queries += read_queries(args.dataset / "unanswerable.jsonl")
-    if args.ood:
-        off_topic_queries += spread(read_queries(args.ood / "queries.jsonl"), args.limit)
+    answerable, unanswerable, ood = dataset_queries(args)
+    off_topic_queries = unanswerable + ood
 
     with fresh_database():
         records, problems = importing.read_records(args.dataset / "faqs.jsonl")

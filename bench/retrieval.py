@@ -140,16 +140,15 @@ def ms(seconds: list[float]) -> float:
     return statistics.median(seconds) * 1000 if seconds else float("nan")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_dataset_arguments(parser: argparse.ArgumentParser, *, phrasings_help: str) -> None:
+    """DATASET_DIR [--ood OTHER_DATASET_DIR] [--limit N] [--phrasings FILE], as every quality bench reads them."""
     parser.add_argument("dataset", type=Path, metavar="DATASET_DIR")
     parser.add_argument("--ood", type=Path, metavar="OTHER_DATASET_DIR", help="a data set from another domain")
     parser.add_argument("--limit", type=int, help="search only N of the --ood queries (spread over the file)")
-    parser.add_argument("--phrasings", type=Path, metavar="FILE", help="known phrasings per article (JSON Lines)")
-    parser.add_argument("--learn", type=learn_counts, metavar="K[,K...]", help="phrasings per article to measure")
-    args = parser.parse_args()
-    if bool(args.phrasings) != bool(args.learn):
-        parser.error("--phrasings and --learn go together")
+    parser.add_argument("--phrasings", type=Path, metavar="FILE", help=phrasings_help)
+
+
+def check_dataset_paths(args: argparse.Namespace) -> None:
     if args.phrasings and not args.phrasings.is_file():
         sys.exit(f"{args.phrasings}: no such file")
     for directory in [args.dataset, *([args.ood] if args.ood else [])]:
@@ -157,6 +156,27 @@ def main() -> None:
             sys.exit(f"{directory}: no queries.jsonl")
     if not (args.dataset / "faqs.jsonl").is_file():
         sys.exit(f"{args.dataset}: no faqs.jsonl")
+
+
+def dataset_queries(args: argparse.Namespace) -> tuple[list[Query], list[Query], list[Query]]:
+    """The set's answerable queries, its unanswerable ones, and the --ood set's (spread to --limit)."""
+    queries = read_queries(args.dataset / "queries.jsonl")
+    answerable = [q for q in queries if q.relevant]
+    unanswerable = [q for q in queries if not q.relevant]
+    if (args.dataset / "unanswerable.jsonl").is_file():
+        unanswerable += read_queries(args.dataset / "unanswerable.jsonl")
+    ood = spread(read_queries(args.ood / "queries.jsonl"), args.limit) if args.ood else []
+    return answerable, unanswerable, ood
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_dataset_arguments(parser, phrasings_help="known phrasings per article (JSON Lines)")
+    parser.add_argument("--learn", type=learn_counts, metavar="K[,K...]", help="phrasings per article to measure")
+    args = parser.parse_args()
+    if bool(args.phrasings) != bool(args.learn):
+        parser.error("--phrasings and --learn go together")
+    check_dataset_paths(args)
     setup_django()
 
     from django.conf import settings
@@ -164,12 +184,7 @@ def main() -> None:
     from faq import embeddings, importing
     from faq.search import similarity_cutoff
 
-    queries = read_queries(args.dataset / "queries.jsonl")
-    answerable = [q for q in queries if q.relevant]
-    unanswerable = [q for q in queries if not q.relevant]
-    if (args.dataset / "unanswerable.jsonl").is_file():
-        unanswerable += read_queries(args.dataset / "unanswerable.jsonl")
-    ood = spread(read_queries(args.ood / "queries.jsonl"), args.limit) if args.ood else []
+    answerable, unanswerable, ood = dataset_queries(args)
 
     run_started = time.perf_counter()
     with fresh_database():

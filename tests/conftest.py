@@ -165,6 +165,42 @@ def daphne_server(django_db_blocker, **env: str) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def generating_server(django_db_blocker, openai_server: OpenAICompatibleServer, **env: str) -> Iterator[str]:
+    """Daphne on the test database, writing answers with the tests' OpenAI-compatible server."""
+    with daphne_server(
+        django_db_blocker,
+        OPENAI_API_KEY=API_KEY,
+        OPENAI_BASE_URL=openai_server.base_url,
+        ANSWER_MODE="openai",
+        AI_MAX_RETRIES="0",
+        **env,
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def admin_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """A Daphne of the module's own for admin pages: admin caches content-type ids in its process,
+    and the ids that earlier tests saw are gone once their database is flushed."""
+    with daphne_server(django_db_blocker) as url:
+        yield url
+
+
+EDITOR = ("editor", "pw-123456789")
+
+
+def sign_in_to_admin(page, url: str) -> None:
+    """Sign in as the EDITOR superuser (created by the test) on the admin's form that `url` redirects
+    to; returns once the page it redirects back to has arrived."""
+    page.goto(url)
+    page.get_by_label("Username").fill(EDITOR[0])
+    page.get_by_label("Password").fill(EDITOR[1])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+
+
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
     """Daphne on the test database. Tests that use it write their data with `transactional_db`."""

@@ -7,41 +7,29 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from tests.conftest import add_articles, daphne_server
+from tests.conftest import EDITOR, add_articles, sign_in_to_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
 
 
-@pytest.fixture(scope="module")
-def live_server_url(django_db_setup, django_db_blocker):
-    # A server of its own: admin caches content-type ids in its process, and the ids this module's
-    # tests see are gone after their database is flushed; the shared server would keep them.
-    with daphne_server(django_db_blocker) as url:
-        yield url
-
-
 @pytest.fixture
-def staff_page(page, live_server_url, transactional_db):
+def staff_page(page, admin_server_url, transactional_db):
     add_articles("reset-password", "track-order")
-    User.objects.create_superuser("editor", "editor@example.com", "pw-123456789")
+    User.objects.create_superuser(EDITOR[0], "editor@example.com", EDITOR[1])
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(live_server_url + "/admin/")
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Password").fill("pw-123456789")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
+    sign_in_to_admin(page, admin_server_url + "/admin/")
     return page
 
 
-def test_the_models_read_faq_articles_and_content_gaps(staff_page, live_server_url):
+def test_the_models_read_faq_articles_and_content_gaps(staff_page, admin_server_url):
     index = staff_page.locator("#content-main").inner_text()
     assert "FAQ articles" in index and "Content gaps" in index and "Faq documents" not in index
-    staff_page.goto(live_server_url + "/admin/insights/gapcluster/")
+    staff_page.goto(admin_server_url + "/admin/insights/gapcluster/")
     assert "content-gap queue" not in staff_page.locator("#content-main").inner_text()
 
 
-def test_the_preview_follows_the_answer_as_staff_type_and_keeps_lists_flush(staff_page, live_server_url):
-    staff_page.goto(live_server_url + "/admin/faq/faqdocument/add/")
+def test_the_preview_follows_the_answer_as_staff_type_and_keeps_lists_flush(staff_page, admin_server_url):
+    staff_page.goto(admin_server_url + "/admin/faq/faqdocument/add/")
     staff_page.locator("#id_answer").fill("Steps:\n\n- **Open** the app\n- Tap *Orders*")
     preview = staff_page.locator(".markdown-preview")
     preview.locator("li strong", has_text="Open").wait_for()
@@ -52,11 +40,11 @@ def test_the_preview_follows_the_answer_as_staff_type_and_keeps_lists_flush(staf
     assert preview.locator("ul li").first.evaluate("e => getComputedStyle(e).listStyleType") == "disc"
 
 
-def test_the_similar_articles_panel_keeps_its_list_flush(staff_page, live_server_url):
+def test_the_similar_articles_panel_keeps_its_list_flush(staff_page, admin_server_url):
     from faq.models import FaqDocument
 
     document = FaqDocument.objects.get(slug="reset-password")
-    staff_page.goto(live_server_url + f"/admin/faq/faqdocument/{document.pk}/change/")
+    staff_page.goto(admin_server_url + f"/admin/faq/faqdocument/{document.pk}/change/")
     panel = staff_page.locator("ul.similar-articles")
     panel.locator("li").first.wait_for()
     indent = panel.evaluate("e => e.getBoundingClientRect().left - e.parentElement.getBoundingClientRect().left")

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from faq.models import FaqDocument
-from tests.conftest import daphne_server
+from tests.conftest import EDITOR, sign_in_to_admin
 from tests.insights_history import ENGRAVING, ISLANDS, KLARNA, asked
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
@@ -24,29 +24,18 @@ LONG_GAPS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def live_server_url(django_db_setup, django_db_blocker):
-    # A server of its own: admin caches content-type ids in its process (see the other admin tests).
-    with daphne_server(django_db_blocker) as url:
-        yield url
-
-
 @pytest.fixture
-def staff_page(page, live_server_url, transactional_db):
+def staff_page(page, admin_server_url, transactional_db):
     call_command("load_demo", verbosity=0)  # the shipped articles: real question lengths
     # Written before the questions below, so none of them counts as answered by a newer article.
     FaqDocument.objects.update(updated_at=timezone.now() - timedelta(days=30))
-    User.objects.create_superuser("editor", "editor@example.com", "pw-123456789")
+    User.objects.create_superuser(EDITOR[0], "editor@example.com", EDITOR[1])
     for texts in (KLARNA, ISLANDS, ENGRAVING, LONG_GAPS):
         for text in texts:
             asked(text, days_ago=2)
     call_command("cluster_questions", verbosity=0)
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(live_server_url + "/admin/")
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Password").fill("pw-123456789")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
+    sign_in_to_admin(page, admin_server_url + "/admin/")
     return page
 
 
@@ -68,8 +57,8 @@ def overflow(page) -> dict:
     )
 
 
-def test_the_article_list_shows_the_question_wide_and_clips_no_column(staff_page, live_server_url):
-    staff_page.goto(live_server_url + "/admin/faq/faqdocument/")
+def test_the_article_list_shows_the_question_wide_and_clips_no_column(staff_page, admin_server_url):
+    staff_page.goto(admin_server_url + "/admin/faq/faqdocument/")
     fit = overflow(staff_page)
     assert fit["scroll"] <= fit["client"], f"the article list scrolls sideways: {fit}"
     assert fit["clipped"] == [], f"cells clip their content: {fit['clipped']}"
@@ -77,8 +66,8 @@ def test_the_article_list_shows_the_question_wide_and_clips_no_column(staff_page
     assert fit["widths"]["column-question"] >= fit["table"] / 3, fit["widths"]
 
 
-def test_the_content_gap_queue_fits_without_a_horizontal_scroll(staff_page, live_server_url):
-    staff_page.goto(live_server_url + "/admin/insights/gapcluster/")
+def test_the_content_gap_queue_fits_without_a_horizontal_scroll(staff_page, admin_server_url):
+    staff_page.goto(admin_server_url + "/admin/insights/gapcluster/")
     assert staff_page.locator("#result_list tbody tr").count() >= 3
     fit = overflow(staff_page)
     assert fit["scroll"] <= fit["client"], f"the content-gap queue scrolls sideways: {fit}"
@@ -86,7 +75,7 @@ def test_the_content_gap_queue_fits_without_a_horizontal_scroll(staff_page, live
     assert page_width <= 1280, f"the page is {page_width}px wide at a 1280px window"
 
 
-def test_article_health_fits_without_a_horizontal_scroll(staff_page, live_server_url):
-    staff_page.goto(live_server_url + "/admin/insights/articlehealth/")
+def test_article_health_fits_without_a_horizontal_scroll(staff_page, admin_server_url):
+    staff_page.goto(admin_server_url + "/admin/insights/articlehealth/")
     fit = overflow(staff_page)
     assert fit["scroll"] <= fit["client"], f"article health scrolls sideways: {fit}"

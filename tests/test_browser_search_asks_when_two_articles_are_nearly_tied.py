@@ -9,8 +9,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from tests.conftest import add_articles, daphne_server
-from tests.openai_server import API_KEY
+from tests.conftest import add_articles, daphne_server, generating_server
 from tests.test_browser_pages_pass_axe import _violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
@@ -30,14 +29,7 @@ def tie_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def streaming_tie_server_url(django_db_setup, django_db_blocker, openai_server) -> Iterator[str]:
-    with daphne_server(
-        django_db_blocker,
-        NEAR_TIE_MARGIN=EVERYTHING_TIES,
-        OPENAI_API_KEY=API_KEY,
-        OPENAI_BASE_URL=openai_server.base_url,
-        ANSWER_MODE="openai",
-        AI_MAX_RETRIES="0",
-    ) as url:
+    with generating_server(django_db_blocker, openai_server, NEAR_TIE_MARGIN=EVERYTHING_TIES) as url:
         yield url
 
 

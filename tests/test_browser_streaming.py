@@ -9,8 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from faq.models import FaqDocument, Feedback, UserResponse
-from tests.conftest import add_articles, category, daphne_server
-from tests.openai_server import API_KEY
+from tests.conftest import add_articles, category, generating_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
 
@@ -30,13 +29,7 @@ new MutationObserver(() => {
 @pytest.fixture(scope="module")
 def streaming_server_url(django_db_setup, django_db_blocker, openai_server) -> Iterator[str]:
     """A second Daphne on the test database, answering with the tests' OpenAI-compatible server."""
-    with daphne_server(
-        django_db_blocker,
-        OPENAI_API_KEY=API_KEY,
-        OPENAI_BASE_URL=openai_server.base_url,
-        ANSWER_MODE="openai",
-        AI_MAX_RETRIES="0",
-    ) as url:
+    with generating_server(django_db_blocker, openai_server) as url:
         yield url
 
 

@@ -9,23 +9,15 @@ from django.core.management import call_command
 
 from faq.models import FaqDocument, KnownPhrasing
 from insights.models import GapCluster
-from tests.conftest import daphne_server
+from tests.conftest import EDITOR, sign_in_to_admin
 from tests.insights_history import KLARNA, asked, published_long_ago
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
 
 
-@pytest.fixture(scope="module")
-def live_server_url(django_db_setup, django_db_blocker):
-    # A server of its own: admin caches content-type ids in its process, and the ids earlier
-    # modules' tests saw are gone after their database was flushed; the shared server keeps them.
-    with daphne_server(django_db_blocker) as url:
-        yield url
-
-
 @pytest.fixture
 def articles(transactional_db) -> dict[str, FaqDocument]:
-    User.objects.create_superuser("editor", "editor@example.com", "pw-123456789")
+    User.objects.create_superuser(EDITOR[0], "editor@example.com", EDITOR[1])
     order = FaqDocument.objects.create(slug="where-is-my-order", question="Where is my order?", answer="See Orders.")
     password = FaqDocument.objects.create(
         slug="reset-password", question="How do I reset my password?", answer="Choose Forgot password."
@@ -33,21 +25,11 @@ def articles(transactional_db) -> dict[str, FaqDocument]:
     return {"order": order, "password": password}
 
 
-def _sign_in(page, url: str) -> None:
-    page.goto(url)
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Password").fill("pw-123456789")
-    page.get_by_role("button", name="Log in").click()
-    # The sign-in redirects to `url`: read the page only once it has arrived.
-    page.wait_for_url(url)
-    page.wait_for_load_state()
-
-
 def test_the_also_asked_as_inline_saves_a_phrasing_and_flags_one_that_belongs_elsewhere(
-    page, live_server_url, articles
+    page, admin_server_url, articles
 ):
     order = articles["order"]
-    _sign_in(page, f"{live_server_url}/admin/faq/faqdocument/{order.pk}/change/")
+    sign_in_to_admin(page, f"{admin_server_url}/admin/faq/faqdocument/{order.pk}/change/")
     assert "Also asked as" in page.content()
     page.locator("#id_phrasings-0-text").fill("I forgot my password and cannot sign in")
     with page.expect_navigation():  # the form posts and the page reloads
@@ -67,13 +49,13 @@ def test_the_also_asked_as_inline_saves_a_phrasing_and_flags_one_that_belongs_el
     )
 
 
-def test_a_gap_answered_by_an_article_leaves_the_queue(page, live_server_url, articles):
+def test_a_gap_answered_by_an_article_leaves_the_queue(page, admin_server_url, articles):
     pay_later = FaqDocument.objects.create(question="Can I pay in instalments?", answer="Yes: choose Pay later.")
     published_long_ago(pay_later, days=60)
     for n, text in enumerate(KLARNA[:3]):
         asked(text, user=User.objects.create_user(f"customer{n}"), days_ago=2)
     call_command("cluster_questions", verbosity=0)
-    _sign_in(page, live_server_url + "/admin/insights/gapcluster/")
+    sign_in_to_admin(page, admin_server_url + "/admin/insights/gapcluster/")
     page.wait_for_url("**/admin/insights/gapcluster/")
     page.locator("#result_list tbody input[type=checkbox]").first.check()
     page.locator("select[name=action]").select_option("answered_by_article")

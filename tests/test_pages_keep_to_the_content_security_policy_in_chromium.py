@@ -10,21 +10,14 @@ import pytest
 from django.contrib.auth.models import User
 
 from faq.models import FaqDocument
-from tests.conftest import add_articles, category, daphne_server
-from tests.openai_server import API_KEY
+from tests.conftest import add_articles, category, generating_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
 
 
 @pytest.fixture(scope="module")
 def streaming_server_url(django_db_setup, django_db_blocker, openai_server) -> Iterator[str]:
-    with daphne_server(
-        django_db_blocker,
-        OPENAI_API_KEY=API_KEY,
-        OPENAI_BASE_URL=openai_server.base_url,
-        ANSWER_MODE="openai",
-        AI_MAX_RETRIES="0",
-    ) as url:
+    with generating_server(django_db_blocker, openai_server) as url:
         yield url
 
 
