@@ -26,7 +26,9 @@ class _Ticket:
         self.vector: list[float] | None = None
         self.error: BaseException | None = None
         self.batch: list[_Ticket] | None = None  # a batch this caller runs itself (it is in it)
-        self.ready = threading.Event()  # set when done, or when handed a batch to run
+        # Set when done, or when handed a batch to run; made only for a caller that waits (an
+        # Event is a Condition and a lock: measurable per question under load).
+        self.ready: threading.Event | None = None
 
 
 class Batcher:
@@ -48,7 +50,9 @@ class Batcher:
                 # A run is free: the queue was empty, so the batch taken now is this question alone.
                 self._running += 1
                 ticket.batch = self._take()
-        if ticket.batch is None:
+            else:
+                ticket.ready = threading.Event()
+        if ticket.ready is not None:
             ticket.ready.wait()
         if ticket.batch is not None:
             self._run(ticket.batch)
@@ -84,6 +88,7 @@ class Batcher:
                     self._running -= 1
             for ticket in batch:
                 ticket.batch = None
-                ticket.ready.set()
+                if ticket.ready is not None:
+                    ticket.ready.set()
             if successor is not None:
                 successor.ready.set()

