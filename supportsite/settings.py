@@ -330,7 +330,7 @@ SIMILARITY_CUTOFF = env_float("SIMILARITY_CUTOFF", -1.0, minimum=-1.0, maximum=1
 # Best two articles "nearly tied": the first's score leads the second's by less than this, and the
 # search page asks "Is it one of these?" with both instead of answering with the first. Per model,
 # chosen by bench/near_ties.py's rule (README, "Nearly tied"); a model without one: 0, never tied.
-NEAR_TIE_MARGINS = {"all-MiniLM-L6-v2-int8-dq": 0.05, "all-MiniLM-L6-v2-int8": 0.05}
+NEAR_TIE_MARGINS = {"all-MiniLM-L6-v2-int8-dq": 0.02, "all-MiniLM-L6-v2-int8": 0.05}
 NEAR_TIE_MARGIN = env_float("NEAR_TIE_MARGIN", -1.0, minimum=-1.0, maximum=1.0)  # -1: per-model table
 # Weight of the full-text rank added to the cosine similarity (0 = vector only); see the README.
 KEYWORD_WEIGHT = env_float("KEYWORD_WEIGHT", 0.2, minimum=0.0, maximum=10.0)
