@@ -46,6 +46,9 @@ def readers():
     assert KnownPhrasing.objects.approved().filter(document__visibility=FaqDocument.Visibility.STAFF).exists()
     member = User.objects.create_user("member", password="pw-123456789")
     staff = User.objects.create_user("staff", password="pw-123456789", is_staff=True)
+    with connection.cursor() as cursor:
+        # A pooled connection keeps what earlier tests prepared (psycopg sees this and forgets too).
+        cursor.execute("DEALLOCATE ALL")
     return {"anonymous": AnonymousUser(), "member": member, "staff": staff}
 
 
