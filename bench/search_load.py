@@ -13,7 +13,8 @@ number appended), so every request pays for the model and concurrent ones share 
 The floor is measured in this process on the same database, just before each endpoint phase, with
 as many threads as that phase has clients (the server idles meanwhile): embedding the question
 without any cache (faq.embeddings.embed_texts) plus the nearest-neighbour SQL that
-faq.search._vector_hits runs for it (captured once per question, then executed on a raw cursor).
+faq.search._vector_hits runs for it (captured once per question, then executed as search() does:
+server-side bound and prepared, faq/prepared.py).
 Printed: requests/s, p50 and p95 latency and errors per client count, the floor's ops/s and p50,
 and the ratios against the targets (endpoint p50 <= 1.5 x the floor's at 1 client; endpoint
 throughput >= 0.6 x the floor's at the largest client count, both loads; no errors).
@@ -117,7 +118,7 @@ class Phase:
 # --- The floor: embedding + the nearest-neighbour SQL, in process ------------------------------
 
 
-def capture_vector_sql(questions: list[str]) -> dict[str, tuple[str, list]]:
+def capture_vector_sql(questions: list[str]) -> dict[str, tuple[str, dict]]:
     """The nearest-neighbour statement search() sends for each question, with its parameters."""
     from django.db import connection
 
@@ -129,7 +130,7 @@ def capture_vector_sql(questions: list[str]) -> dict[str, tuple[str, list]]:
 
         def keep(execute, sql, params, many, context, seen=seen):
             if "<=>" in sql:  # pgvector's cosine distance: the _vector_hits query
-                seen.append((sql, list(params)))
+                seen.append((sql, params))
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(keep):
@@ -143,6 +144,7 @@ def capture_vector_sql(questions: list[str]) -> dict[str, tuple[str, list]]:
 def floor_phase(questions: list[str], statements: dict, *, threads: int, seconds: float, max_ops: int) -> Phase:
     from django.db import connection
 
+    from faq import prepared
     from faq.embeddings import embed_texts
 
     phase, lock = Phase(), threading.Lock()
@@ -156,7 +158,7 @@ def floor_phase(questions: list[str], statements: dict, *, threads: int, seconds
                 sql, params = statements[question]
                 started = time.perf_counter()
                 embed_texts([question])  # the model itself, no query cache
-                with connection.cursor() as cursor:
+                with prepared.cursor(connection) as cursor:  # as search() sends it
                     cursor.execute(sql, params)
                     cursor.fetchall()
                 connection.close()  # back to the pool after each op, as a request does

@@ -21,7 +21,7 @@ from django.db import connections, router
 from django.utils import timezone
 from django_prometheus.models import model_inserts
 
-from faq.embeddings import vector_literal
+from faq import prepared
 from faq.models import Category, UserResponse
 from faq.near_ties import tied_choices
 from faq.result_cache import search_once
@@ -279,7 +279,7 @@ def record_answer(answer: Answer, *, user, started: float) -> int:
         user.pk if getattr(user, "is_authenticated", False) else None,
         result.query,
         answer.text,
-        None if result.query_embedding is None else vector_literal(result.query_embedding),
+        None if result.query_embedding is None else prepared.VectorParameter(result.query_embedding),
         json.dumps([{"id": hit.document.pk, "similarity": round(hit.similarity, 4)} for hit in result.hits]),
         answer.answered,
         answer.mode,
@@ -289,31 +289,17 @@ def record_answer(answer: Answer, *, user, started: float) -> int:
         answer.request_id,
         timezone.now(),
     )
-    database = router.db_for_write(UserResponse)
-    connection = connections[database]
-    # Without HISTORY_DURABLE_COMMIT the row is written at once, but its commit does not wait for the
-    # disk: a question log may lose its last fraction of a second if PostgreSQL itself crashes
-    # (never corrupts). Each fsync costs 0.3-4 ms here, more than the whole search. The transaction,
-    # its setting and the insert go as one round trip (one statement string), not four.
-    durable = settings.HISTORY_DURABLE_COMMIT
-    own_transaction = not durable and not connection.in_atomic_block
-    statement = _history_insert(durable=durable, own_transaction=own_transaction)
-    with query_type("history_insert"), connection.cursor() as cursor:
-        try:
-            cursor.execute(statement, values)
-            for _ in range(statement[: statement.index("INSERT")].count(";")):  # BEGIN's and SET's results
-                cursor.nextset()
-            (pk,) = cursor.fetchone()
-        except Exception:
-            if own_transaction:
-                _roll_back(cursor)
-            raise
+    connection = connections[router.db_for_write(UserResponse)]
+    # One statement, prepared (faq/prepared.py), with the query vector as one binary parameter.
+    with query_type("history_insert"), prepared.cursor(connection) as cursor:
+        cursor.execute(_history_insert(durable=settings.HISTORY_DURABLE_COMMIT), values)
+        pk = cursor.fetchone()[0]
     model_inserts.labels("user_response").inc()  # as the model's own save() counts it
     return pk
 
 
 @functools.cache
-def _history_insert(*, durable: bool, own_transaction: bool) -> str:
+def _history_insert(*, durable: bool) -> str:
     meta = UserResponse._meta
     columns = ", ".join(meta.get_field(name).column for name in _HISTORY_FIELDS)
     values = ", ".join("%s" + _HISTORY_CASTS.get(name, "") for name in _HISTORY_FIELDS)
@@ -321,9 +307,13 @@ def _history_insert(*, durable: bool, own_transaction: bool) -> str:
     insert = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values}) RETURNING {meta.pk.column}"  # noqa: S608
     if durable:
         return insert
-    if own_transaction:
-        return f"BEGIN; SET LOCAL synchronous_commit = off; {insert}; COMMIT"
-    return f"SET LOCAL synchronous_commit = off; {insert}"  # inside the caller's transaction
+    # Without HISTORY_DURABLE_COMMIT the row is written at once, but its commit does not wait for
+    # the disk: a question log may lose its last fraction of a second if PostgreSQL itself crashes
+    # (never corrupts). Each fsync costs 0.3-4 ms here, more than the whole search. set_config(...,
+    # true) is SET LOCAL inside the statement: it ends with the statement's own transaction (or the
+    # caller's, inside an atomic block), and a commit reads the setting when it happens, so one
+    # preparable statement and one round trip do what BEGIN; SET LOCAL; INSERT; COMMIT did.
+    return f"{insert}, set_config('synchronous_commit', 'off', true)"
 
 
 _HISTORY_FIELDS = (
@@ -341,12 +331,3 @@ _HISTORY_FIELDS = (
     "created_at",
 )
 _HISTORY_CASTS = {"query_embedding": "::vector", "matched": "::jsonb"}
-
-
-def _roll_back(cursor) -> None:
-    """A failed statement string leaves its transaction open and aborted: end it before the
-    connection goes back to the pool."""
-    try:
-        cursor.execute("ROLLBACK")
-    except Exception:  # the connection itself is gone: the pool discards it
-        logger.debug("rollback after a failed history insert failed too", exc_info=True)

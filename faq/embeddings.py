@@ -317,15 +317,32 @@ def embed_texts(texts: Sequence[str], *, queries: bool = False) -> list[list[flo
 
 
 class QueryVector(list):
-    """A query's vector that renders its SQL literal once: the search statements and the history
-    row all send it, and formatting 384 floats costs more than a cached search (py-spy, 32 clients)."""
+    """A query's vector that renders each of its SQL forms once, when first asked: the search
+    statement and the history row send it in pgvector's binary form (faq/prepared.py), and
+    formatting 384 floats as text cost more than a cached search (py-spy, 32 clients)."""
 
-    __slots__ = ("literal",)
+    __slots__ = ("_binary", "_literal")
 
     def __init__(self, values) -> None:
         super().__init__(values)
-        # repr() of a list of floats runs in C and round-trips every float32 exactly.
-        self.literal = list.__repr__(self)
+        self._literal: str | None = None
+        self._binary: bytes | None = None
+
+    @property
+    def literal(self) -> str:
+        if self._literal is None:
+            # repr() of a list of floats runs in C and round-trips every float32 exactly.
+            self._literal = list.__repr__(self)
+        return self._literal
+
+    @property
+    def binary(self) -> bytes:
+        """pgvector's binary form (its vector_recv): dimensions, a reserved 0, big-endian float32s."""
+        if self._binary is None:
+            import struct
+
+            self._binary = struct.pack(f">HH{len(self)}f", len(self), 0, *self)
+        return self._binary
 
 
 def vector_literal(vector: Sequence[float]) -> str:

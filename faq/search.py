@@ -19,7 +19,8 @@ from django.db.models.functions import Coalesce
 from django.db.models.query import get_related_populators
 from pgvector.django import CosineDistance, VectorField
 
-from faq.embeddings import EmbeddingError, current_model_name, embed_query, vector_literal
+from faq import prepared
+from faq.embeddings import EmbeddingError, current_model_name, embed_query
 from faq.models import LISTING_DEFER, Category, FaqDocument
 from faq.phrasings import phrasing_combination, phrasing_cutoff
 from supportsite.metrics import query_type
@@ -154,6 +155,12 @@ def _vector_hits(documents, query: str, vector: list[float], *, weight: float, l
 # question, and re-used with the real vector and keywords. The shape key is the caller's queryset
 # filter itself (visible_to's WHERE, any category), so a new visibility rule can never reuse
 # another rule's statement. Only the `limit` best rows become model instances.
+#
+# The compiled statement is sent server-side bound and prepared (faq/prepared.py): the vector goes
+# once, as one binary parameter that all five of its uses name, the keywords as another, and every
+# other value as the literal the ORM would have sent. PostgreSQL parses it once per connection and,
+# after its first few custom plans, re-uses one generic plan, which the literals keep on both HNSW
+# indexes (the phrasings' one is partial: approved only).
 
 _VECTOR_SLOT = "\x01query-vector\x01"
 _KEYWORDS_SLOT = "\x01query-keywords\x01"
@@ -165,12 +172,13 @@ class _Plan:
     def __init__(self, queryset) -> None:
         self.db = queryset.db
         compiler = queryset.query.get_compiler(using=self.db)
-        self.sql, params = compiler.as_sql()
-        self.params = list(params)
-        self.vector_slots = [i for i, value in enumerate(self.params) if value == _VECTOR_SLOT]
-        self.keyword_slots = [i for i, value in enumerate(self.params) if value == _KEYWORDS_SLOT]
-        if not self.vector_slots:
+        compiled, params = compiler.as_sql()
+        if _VECTOR_SLOT not in params:
             raise RuntimeError("the nearest-neighbour statement lost its query vector parameter")
+        self.sql = prepared.server_side_sql(
+            compiled, params, {_VECTOR_SLOT: "%(vector)s::vector", _KEYWORDS_SLOT: "%(keywords)s"}
+        )
+        self.keyword_signal = _KEYWORDS_SLOT in params
         self.select = compiler.select
         klass_info = compiler.klass_info
         self.model = klass_info["model"]
@@ -194,14 +202,11 @@ class _Plan:
         ]
 
     def fetch(self, vector: list[float], terms: str | None) -> list[list]:
-        params = list(self.params)
-        vector_text = vector_literal(vector)
-        for i in self.vector_slots:
-            params[i] = vector_text
-        for i in self.keyword_slots:
-            params[i] = terms
+        params = {"vector": prepared.VectorParameter(vector)}
+        if self.keyword_signal:
+            params["keywords"] = terms
         connection = connections[self.db]
-        with connection.cursor() as cursor:
+        with prepared.cursor(connection) as cursor:
             cursor.execute(self.sql, params)
             rows = [list(row) for row in cursor.fetchall()]
         for row in rows if self.converters else ():

@@ -141,12 +141,21 @@ if DB_POOL_MIN > DB_POOL_MAX:
 DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0, minimum=0.1, maximum=600)
 # Milliseconds any single statement may run (the original design's command_timeout was 60 s).
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 60_000, minimum=0)
+# The search and history statements every new question runs are prepared once per connection
+# (faq/prepared.py): PostgreSQL parses and plans them once, not per question. Off for a
+# transaction-pooling PgBouncer older than 1.21 (or without max_prepared_statements), where the
+# next transaction may land on a server connection that never saw the statement.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 
 _default_db = database_from_url(DATABASE_URL)
 _db_options = dict(_default_db.pop("OPTIONS"))  # type: ignore[arg-type]
 _db_options.update(
     {
         "pool": {"min_size": DB_POOL_MIN, "max_size": DB_POOL_MAX, "timeout": DB_POOL_TIMEOUT},
+        # None (Django's default) turns psycopg's prepared statements off on the connection. Only
+        # faq/prepared.py's server-side binding cursors ask for them; Django's own cursors bind
+        # client-side and never prepare, whatever the threshold.
+        "prepare_threshold": 5 if DB_PREPARED_STATEMENTS else None,
         # Iterative HNSW scans keep filtered vector searches (category, visibility) from
         # returning fewer rows than asked for; the statement timeout bounds runaway queries.
         # Options given in DATABASE_URL (e.g. `-c search_path=supportsite,public`) are kept.

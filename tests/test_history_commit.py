@@ -1,11 +1,11 @@
 """The question-history insert skips the fsync (HISTORY_DURABLE_COMMIT=false) for that one
-transaction only: every other write on the connection stays fully durable. The transaction, its
-setting and the insert go to the database as one statement string: one round trip, not four."""
+transaction only: every other write on the connection stays fully durable. The setting and the
+insert are one prepared statement (set_config(..., true) is SET LOCAL within it): one round trip."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from faq.answers import ask
@@ -14,7 +14,7 @@ from tests.conftest import add_articles
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SET_LOCAL = "SET LOCAL synchronous_commit = off"
+SET_LOCAL = "set_config('synchronous_commit', 'off', true)"
 
 
 def session_synchronous_commit() -> str:
@@ -33,13 +33,23 @@ def test_the_history_row_commits_without_waiting_and_the_setting_does_not_leak(s
 
     statements = [q["sql"] for q in captured.captured_queries]
     (history,) = [sql for sql in statements if "INSERT INTO user_responses" in sql]
-    # The setting precedes the insert, inside the transaction the same string opens and commits.
-    assert history.startswith(f"BEGIN; {SET_LOCAL}; INSERT INTO user_responses")
-    assert history.endswith("; COMMIT")
-    assert not any(sql.startswith(("BEGIN", "SAVEPOINT", SET_LOCAL)) for sql in statements if sql != history)
+    # One statement: the insert, and the setting for its own (implicit) transaction's commit.
+    assert history.startswith("INSERT INTO user_responses") and history.endswith(SET_LOCAL)
+    assert not any(sql.startswith(("BEGIN", "SAVEPOINT", "SET")) for sql in statements)
     assert UserResponse.objects.filter(pk=answer.response_id, query="I forgot my password").exists()
-    # SET LOCAL ends with its transaction: the next write on this connection waits for the disk.
+    # The setting ends with its transaction: the next write on this connection waits for the disk.
     assert session_synchronous_commit() == "on"
+
+
+def test_the_setting_is_local_to_the_transaction_the_row_is_written_in(settings):
+    settings.HISTORY_DURABLE_COMMIT = False
+    add_articles("reset-password")
+    with transaction.atomic():
+        answer = ask("I forgot my password")
+        # What the commit of this transaction will read; the same holds for the statement's own.
+        assert session_synchronous_commit() == "off"
+    assert session_synchronous_commit() == "on"
+    assert UserResponse.objects.filter(pk=answer.response_id).exists()
 
 
 def test_durable_history_commits_wait_for_the_disk(settings):
@@ -67,7 +77,7 @@ def test_a_failed_history_insert_leaves_the_connection_usable(settings):
     too_long = Answer("No answer.", False, UserResponse.Mode.EXTRACTIVE, result, "x" * 65)  # request_id: 64 at most
     with pytest.raises(DataError):
         record_answer(too_long, user=None, started=0.0)
-    # The string's transaction was rolled back, not left open and aborted.
+    # The statement's transaction ended with it, not left open and aborted.
     assert connection.connection.info.transaction_status.name == "IDLE"
     assert session_synchronous_commit() == "on"
     assert not UserResponse.objects.exists()
