@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.browser
+# The database the live server reads is set up (and emptied afterwards) even when this test runs alone:
+# it failed alone, or first in a run, with a 500/503 from the server.
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("orm_beside_playwright")]
 
 
-def test_home_page_loads_with_a_search_box(page, live_server_url):
+def test_home_page_loads_with_a_search_box(page, live_server_url, transactional_db):
     response = page.goto(live_server_url + "/")
     assert response.status == 200
     assert page.title().startswith("How can we help?")
