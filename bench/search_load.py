@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import json
 import os
 import random
@@ -50,6 +52,8 @@ ENDPOINT = "/api/ai_faq_search"
 HOST = "127.0.0.1"
 TARGET_LATENCY_RATIO = 1.5  # endpoint p50 / floor p50 at 1 client, at most
 TARGET_THROUGHPUT_RATIO = 0.6  # endpoint requests/s / floor ops/s at the largest client count, at least
+TARGET_PHRASING_RATIO = 1.2  # --phrasings: distinct p50 with phrasings / articles alone, at most (issue 17)
+_SERIAL = itertools.count(1)
 
 ASKS = [
     "where is my {t}",
@@ -276,13 +280,13 @@ async def endpoint_phase(
     port: int, questions: list[str], *, clients: int, seconds: float, max_requests: int, distinct: bool = False
 ) -> Phase:
     phase = Phase()
-    serial = [0]
 
     def next_question(rng: random.Random) -> str:
         if not distinct:
             return rng.choice(questions)
-        serial[0] += 1  # one event loop: no lock needed
-        return f"{rng.choice(questions)} {serial[0]}"
+        # One count for the whole run: a later phase never asks an earlier one's question again
+        # (the server would have its vector cached). One event loop per phase: no lock needed.
+        return f"{rng.choice(questions)} {next(_SERIAL)}"
 
     deadline = time.perf_counter() + seconds
     budget = [max_requests]
@@ -352,6 +356,47 @@ def stop(process: subprocess.Popen) -> None:
 # --- Main --------------------------------------------------------------------------------------
 
 
+def phrasing_phases(
+    port: int, questions: list[str], client_counts: list[int], per_article: int, *, seconds: float, cap: int
+) -> tuple[int, dict[int, Phase], dict[int, Phase]]:
+    """Issue 17, point 7: the distinct load again with `per_article` approved phrasings on every
+    article (bench/phrasing_speed.py's noisy copies of its vector, as paraphrases sit), then again
+    with none, so drift shows. The server keeps running: it sees them through the catalogue
+    version, as it would see a save."""
+    from django.db import connection
+    from phrasing_speed import seed_phrasings
+
+    from faq.models import FaqDocument, KnownPhrasing
+
+    started = time.perf_counter()
+    added = seed_phrasings(list(FaqDocument.objects.only("pk", "embedding")), per_article)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {KnownPhrasing._meta.db_table}")
+    print(f"phrasings                {added} approved, seeded in {time.perf_counter() - started:.0f} s", flush=True)
+    run = functools.partial(endpoint_phase, port, questions, seconds=seconds, max_requests=cap, distinct=True)
+    with_phrasings = {n: asyncio.run(run(clients=n)) for n in client_counts}
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {KnownPhrasing._meta.db_table}")
+    again = {n: asyncio.run(run(clients=n)) for n in client_counts}
+    connection.close()
+    return added, with_phrasings, again
+
+
+def report_phrasings(alone: dict[int, Phase], added: int, with_phrasings: dict, again: dict, *, check) -> int:
+    """Print the three distinct loads and each p50 ratio; return their errors."""
+    print(f"\n{'distinct, ' + str(added) + ' phrasings':<32}{'p50 ms':>9}{'req/s':>9}{'errors':>8}")
+    loads = (("articles alone", alone), ("with phrasings", with_phrasings), ("articles alone again", again))
+    for label, phases in loads:
+        for n, phase in phases.items():
+            row = f"{phase.p(0.5):>9.1f}{phase.rate:>9.1f}{phase.errors:>8}"
+            print(f"{f'  {label}, {n} client(s)':<32}{row}")
+    for n in with_phrasings:
+        ratio = with_phrasings[n].p(0.5) / ((alone[n].p(0.5) + again[n].p(0.5)) / 2)
+        label = f"p50 with phrasings / alone at {n} client(s)"
+        check(label, ratio, ratio <= TARGET_PHRASING_RATIO, f"<= {TARGET_PHRASING_RATIO}")
+    return sum(phase.errors for phase in [*with_phrasings.values(), *again.values()])
+
+
 def main() -> None:
     import argparse
 
@@ -361,9 +406,14 @@ def main() -> None:
     parser.add_argument("--clients", default="1,32", help="comma-separated concurrent client counts")
     parser.add_argument("--max-requests", type=int, default=200_000, help="upper bound per phase")
     parser.add_argument("--workers", type=int, default=1, help="Daphne processes sharing the port (serve --workers)")
+    parser.add_argument(
+        "--phrasings", type=int, default=0, help="then K approved phrasings per article: distinct load again, and after"
+    )
     args = parser.parse_args()
     if not 1 <= args.workers <= 64:
         parser.error("--workers must be between 1 and 64")
+    if not 0 <= args.phrasings <= 50:
+        parser.error("--phrasings must be between 0 and 50")
     try:
         client_counts = [int(n) for n in args.clients.split(",")]
     except ValueError:
@@ -425,6 +475,8 @@ def main() -> None:
                 distinct[n] = asyncio.run(
                     endpoint_phase(port, questions, clients=n, seconds=seconds, max_requests=cap, distinct=True)
                 )
+            if args.phrasings:
+                phrased = phrasing_phases(port, questions, client_counts, args.phrasings, seconds=seconds, cap=cap)
         finally:
             stop(server)
 
@@ -467,6 +519,8 @@ def main() -> None:
             throughput >= TARGET_THROUGHPUT_RATIO,
             f">= {TARGET_THROUGHPUT_RATIO}",
         )
+    if args.phrasings:
+        errors += report_phrasings(distinct, *phrased, check=check)
     checks.append(errors == 0)
     print(f"{'errors':<46}{errors:>6}  (target 0: {'met' if checks[-1] else 'NOT met'})")
     print(f"all targets: {'met' if all(checks) else 'NOT met'}")

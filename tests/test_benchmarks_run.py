@@ -79,7 +79,9 @@ def test_retrieval_benchmark_prints_quality_and_cutoff_sweep_and_shipped_ranks_n
 
 @pytest.mark.timeout(180)
 def test_search_load_benchmark_runs_against_daphne_without_errors():
-    result = run_benchmark("search_load.py", "--articles", "200", "--seconds", "2", "--clients", "1,4")
+    result = run_benchmark(
+        "search_load.py", "--articles", "200", "--seconds", "2", "--clients", "1,4", "--phrasings", "2"
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -98,3 +100,7 @@ def test_search_load_benchmark_runs_against_daphne_without_errors():
     assert "endpoint p50 / floor p50 at 1 client" in out
     assert "repeated req/s / floor ops/s at 4 clients" in out
     assert "distinct req/s / floor ops/s at 4 clients" in out
+    # --phrasings: the distinct load again with 2 approved phrasings per article, then without.
+    assert "400 approved" in out, out
+    assert re.search(r"^p50 with phrasings / alone at 1 client\(s\)\s+[\d.]+", out, re.M), out
+    assert re.search(r"^  with phrasings, 4 client\(s\)\s+[\d.]+\s+[\d.]+\s+0$", out, re.M), out
