@@ -6,9 +6,11 @@ the database's CPU and about half of the request's own: work whose answer had no
 
 What decides "has not changed": the catalogue version that PostgreSQL keeps (migration faq 0011):
 any committed change to articles, categories or known phrasings, by whatever path or process,
-bumps it at commit. Each question reads it (one small statement, on the database its search
-would read) and a cached result is used only under the same version, so every save is reflected
-by the next question on every process, as before.
+bumps it at commit. A kept question reads it (one small statement, on the database its search
+would read) and its result is used only under the same version, so every save is reflected by
+the next question on every process. The search statement reads the version too, in its own
+snapshot, so a result is kept under exactly the state it came from and a question asked for the
+first time pays no extra round trip.
 
 Only anonymous callers' results are kept: what a signed-in or staff caller may see depends on who
 they are, so they always search (visibility is never cached). Degraded (keyword-only) results are
@@ -30,7 +32,7 @@ from supportsite.metrics import query_type
 SIZE = 1024
 
 
-_results: LRU[SearchResult] = LRU(SIZE)
+_results: LRU[tuple[int, SearchResult]] = LRU(SIZE)  # question -> (catalogue version, its result)
 
 
 def catalogue_version(alias: str) -> int | None:
@@ -60,15 +62,17 @@ def search_once(query: str, *, user=None, category: Category | None = None) -> S
         # Inside a transaction the version may count changes that are later rolled back, and the
         # same number may then be reached by other changes: only committed state is cached.
         return search(query, user=user, category=category)
-    version = catalogue_version(alias)
-    if version is None:  # the version row is missing: never guess
-        return search(query, user=None, category=category)
-    key = (alias, version, query, category.pk if category else None, _settings_key())
-    result = _results.get(key)
-    if result is None:
-        result = search(query, user=None, category=category)
-        if not result.degraded:
-            _results.put(key, result)
+    key = (alias, query, category.pk if category else None, _settings_key())
+    kept = _results.get(key)
+    if kept is not None:
+        version, result = kept
+        current = catalogue_version(alias)
+        if current is not None and current == version:
+            return result
+    # A question not kept (most new ones) reads the version in its search statement: no round trip.
+    result = search(query, user=None, category=category)
+    if not result.degraded and result.catalogue_version is not None:
+        _results.put(key, (result.catalogue_version, result))
     return result
 
 

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import Case, F, FloatField, Func, Min, OuterRef, Subquery, Sum, Value, When
+from django.db.models import BigIntegerField, Case, F, FloatField, Func, Min, OuterRef, Subquery, Sum, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.query import get_related_populators
 from pgvector.django import CosineDistance, VectorField
@@ -62,6 +63,9 @@ class SearchResult:
     query_embedding: list[float] | None = None
     cutoff: float = 0.0
     category: Category | None = None
+    # The catalogue version (faq/result_cache.py) read by the search statement itself, in its
+    # snapshot: exactly the state these hits came from. None when no row came back.
+    catalogue_version: int | None = None
 
 
 def similarity_cutoff() -> float:
@@ -110,17 +114,27 @@ def search(
         return SearchResult(query, hits, answered=False, degraded=degraded, category=category)
 
     weight = settings.KEYWORD_WEIGHT if ranking == "shipped" else 0.0
-    hits = _vector_hits(documents, query, vector, weight=weight, limit=limit)
+    hits, version = _vector_hits(documents, query, vector, weight=weight, limit=limit)
     cutoff = similarity_cutoff()
     answered = bool(hits) and hits[0].answers(cutoff, phrasing_cutoff())
-    return SearchResult(query, hits, answered=answered, query_embedding=vector, cutoff=cutoff, category=category)
+    return SearchResult(
+        query,
+        hits,
+        answered=answered,
+        query_embedding=vector,
+        cutoff=cutoff,
+        category=category,
+        catalogue_version=version,
+    )
 
 
-def _vector_hits(documents, query: str, vector: list[float], *, weight: float, limit: int) -> list[Hit]:
+def _vector_hits(
+    documents, query: str, vector: list[float], *, weight: float, limit: int
+) -> tuple[list[Hit], int | None]:
     """The best `limit` of the SEARCH_CANDIDATES nearest articles and the articles of the
     PHRASING_CANDIDATES nearest approved phrasings, one result per article, ranked by the highest
     of the article's own similarity, its best phrasing's and (PHRASING_COMBINATION "centroid") the
-    centre of its phrasings', plus the keyword signal."""
+    centre of its phrasings', plus the keyword signal; and the catalogue version they were read at."""
     terms = keyword_terms(query) if weight else None
     plan = _plan_for(documents, keyword_signal=terms is not None, centroid=phrasing_combination() == "centroid")
     with query_type("vector_search"):
@@ -142,10 +156,11 @@ def _vector_hits(documents, query: str, vector: list[float], *, weight: float, l
         ranked.append((ranked_by + weight * keyword_rank, best, similarity, phrased, row))
     # Rows come nearest article first; a stable sort keeps that order among equal scores.
     ranked.sort(key=lambda item: item[0], reverse=True)
-    return [
+    hits = [
         Hit(plan.document(row), best, score, phrased, similarity)
         for score, best, similarity, phrased, row in ranked[:limit]
     ]
+    return hits, (rows[0][plan.catalogue_version_at] if rows else None)
 
 
 # --- The nearest-neighbour statement, compiled once per shape ------------------------------------
@@ -194,6 +209,7 @@ class _Plan:
         self.phrasing_distances_at = self.annotations.get("phrasing_distances")
         self.pk_at = self.model_slice.start + self.init_list.index(self.model._meta.pk.attname)
         self.keyword_rank_at = self.annotations.get("keyword_rank")
+        self.catalogue_version_at = self.annotations.pop("catalogue_version")  # the statement's, not an article's
         # Which columns convert (the float annotations), found once; they are called with the
         # connection of the thread that runs the statement.
         connection = compiler.connection
@@ -305,6 +321,11 @@ def _candidates(documents, model: str, *, keyword_signal: bool, centroid: bool):
         candidates = candidates.annotate(
             keyword_rank=Coalesce(SearchRank(F("search_vector"), keywords, normalization=32), Value(0.0))
         )
+    # Read in the statement's own snapshot, so a repeated question's cached result is keyed by exactly
+    # the state it came from, and a new question needs no round trip of its own for it.
+    candidates = candidates.annotate(
+        catalogue_version=RawSQL("SELECT version FROM faq_catalogue_version", (), output_field=BigIntegerField())
+    )
     return candidates.order_by(F("distance").asc(nulls_last=True)).defer(*LISTING_DEFER)
 
 

@@ -44,6 +44,15 @@ def test_the_same_question_again_runs_no_search_statement(articles):
     assert repeated.text == answer.text and repeated.answered
 
 
+def test_a_new_question_reads_the_version_inside_its_search_statement(articles):
+    first, answer = _statements()
+    assert [sql for sql in first if "faq_catalogue_version" in sql and "<=>" not in sql] == []
+    assert any("faq_catalogue_version" in sql and "<=>" in sql for sql in first)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM faq_catalogue_version")
+        assert answer.search.catalogue_version == cursor.fetchone()[0]
+
+
 @pytest.mark.parametrize("how", ["save", "queryset update", "raw SQL"])
 def test_a_changed_answer_is_what_the_next_question_gets(articles, how):
     assert "Forgot password?" in ask(QUESTION).text
