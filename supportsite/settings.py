@@ -304,11 +304,13 @@ EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "local", choices=("local", "ope
 EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384, minimum=1, maximum=16_000)
 if EMBEDDING_BACKEND == "local" and EMBEDDING_DIMENSIONS != 384:
     raise ImproperlyConfigured(f"EMBEDDING_DIMENSIONS must be 384 with the local backend; got {EMBEDDING_DIMENSIONS}.")
-# How the local model's packaged int8 weights are run: "int8" multiplies int8 by int8 (each layer's
-# input quantized on the fly, onnxruntime's DynamicQuantizeMatMul: 2.2x faster here, and the same
-# hit@1 on both benchmarks, README "Local model"), "float" turns the weights back into floats first
-# (the vectors of releases before it). Each is its own model name, so their vectors never mix.
-LOCAL_EMBEDDING_KERNEL = env_str("LOCAL_EMBEDDING_KERNEL", "int8", choices=("int8", "float"))
+# How the local model's packaged int8 weights are run: "float" turns them back into floats (the
+# default: the same vectors on every CPU, and a batch of questions runs as one; README "Local
+# model"), "int8" multiplies int8 by int8 (each layer's input quantized on the fly, onnxruntime's
+# DynamicQuantizeMatMul: faster for one question alone, but its vectors depend on the CPU: without
+# VNNI, 8-bit products can saturate, and the demo's hit@1 measured 0.659 on such a CPU against 0.692).
+# Each is its own model name, so their vectors never mix.
+LOCAL_EMBEDDING_KERNEL = env_str("LOCAL_EMBEDDING_KERNEL", "float", choices=("int8", "float"))
 # OpenAI or any OpenAI-compatible server (Ollama, vLLM) when OPENAI_BASE_URL is set.
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")

@@ -117,7 +117,7 @@ def test_the_change_page_previews_the_answer_as_sanitised_markdown(admin_client)
 
 def test_the_change_page_says_which_model_embedded_the_article(admin_client, knowledge_base):
     page = admin_client.get(_change_url(knowledge_base["returns"])).content.decode()
-    assert "Embedded with <code>all-MiniLM-L6-v2-int8-dq</code>" in page
+    assert "Embedded with <code>all-MiniLM-L6-v2-int8</code>" in page
 
 
 def test_the_change_page_warns_when_an_article_is_not_embedded_and_says_how_to_fix_it(admin_client, knowledge_base):

@@ -135,7 +135,7 @@ def test_healthz_and_readyz_answer_json():
     assert body["status"] == "ready"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["vector_extension"].startswith("ok")
-    assert body["checks"]["embedding_backend"] == "ok (all-MiniLM-L6-v2-int8-dq)"
+    assert body["checks"]["embedding_backend"] == "ok (all-MiniLM-L6-v2-int8)"
 
 
 def test_readyz_checks_the_configured_embedding_backend(settings, openai_settings):

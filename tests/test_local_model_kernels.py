@@ -1,8 +1,8 @@
-"""The local model runs its packaged int8 weights as int8 (LOCAL_EMBEDDING_KERNEL "int8", the
-default): every weight MatMul but the one after the GELU becomes onnxruntime's
-DynamicQuantizeMatMul, a text's vector never depends on the texts embedded beside it, its vectors
-stay close to the float kernel's and rank the same article first, the two kernels are two model
-names, and the upgrade's migration embeds the float kernel's rows again."""
+"""The local model's two kernels (LOCAL_EMBEDDING_KERNEL): "float" (the default) turns the packaged
+int8 weights back into floats; "int8" makes every weight MatMul but the one after the GELU
+onnxruntime's DynamicQuantizeMatMul. With either, a text's vector never depends on the texts
+embedded beside it (float runs them in batches, int8 one at a time); the two kernels' vectors stay
+close but are two model names, and each upgrade's migration embeds the other kernel's rows again."""
 
 from __future__ import annotations
 
@@ -58,19 +58,21 @@ def test_every_int8_weight_is_multiplied_as_int8_and_the_float_copies_are_gone()
     assert [t.name for t in after.graph.initializer if t.name not in used] == []
 
 
-def test_a_texts_vector_does_not_depend_on_the_texts_beside_it():
-    together = embeddings.embed_texts(QUESTIONS)
+@pytest.mark.parametrize("kernel", ["float", "int8"])
+def test_a_texts_vector_does_not_depend_on_the_texts_beside_it(settings, kernel):
+    settings.LOCAL_EMBEDDING_KERNEL = kernel
+    together = embeddings.embed_texts(QUESTIONS)  # float: one batch, padded to the longest
     for question, vector in zip(QUESTIONS, together, strict=True):
         assert embeddings.embed_texts([question])[0] == vector
         assert embeddings.embed_texts([question, "an unrelated long question " * 9])[0] == vector
 
 
 def test_the_int8_kernel_stays_close_to_the_float_kernel_and_they_are_two_models(settings):
+    assert embeddings.current_model_name() == "all-MiniLM-L6-v2-int8"  # the default: float
+    float_ = np.array(embeddings.embed_texts(QUESTIONS))
+    settings.LOCAL_EMBEDDING_KERNEL = "int8"
     assert embeddings.current_model_name() == "all-MiniLM-L6-v2-int8-dq"
     int8 = np.array(embeddings.embed_texts(QUESTIONS))
-    settings.LOCAL_EMBEDDING_KERNEL = "float"
-    assert embeddings.current_model_name() == "all-MiniLM-L6-v2-int8"
-    float_ = np.array(embeddings.embed_texts(QUESTIONS))
     agreement = (int8 * float_).sum(axis=1)
     assert agreement.min() > 0.97, agreement
     assert not np.allclose(int8, float_, atol=1e-4)  # really another kernel
@@ -91,6 +93,30 @@ def test_the_upgrade_embeds_the_float_kernels_rows_again_and_search_finds_them(s
 
     for row in [*FaqDocument.objects.all(), *KnownPhrasing.objects.all()]:
         assert row.embedding_model == "all-MiniLM-L6-v2-int8-dq"
+        assert list(row.embedding) == pytest.approx(embeddings.embed_texts([row.embedding_text])[0], abs=1e-6)
+        assert not row.needs_embedding()
+    result = search("where is my parcel")
+    assert result.answered and result.hits[0].document.slug == "track-order"
+
+
+@pytest.mark.django_db
+def test_the_upgrade_to_the_float_default_embeds_the_int8_kernels_rows_again(settings):
+    settings.LOCAL_EMBEDDING_KERNEL = "int8"
+    add_articles("reset-password", "track-order")
+    article = FaqDocument.objects.get(slug="track-order")
+    KnownPhrasing.objects.create(document=article, text="parcel not here yet")
+    settings.LOCAL_EMBEDDING_KERNEL = "float"
+    assert search("where is my parcel").hits == []  # the int8 kernel's vectors are not compared
+
+    migration = importlib.import_module("faq.migrations.0014_float_kernel_is_the_default")
+    settings.LOCAL_EMBEDDING_KERNEL = "int8"
+    migration.reembed_int8_kernel_vectors(apps, None)  # int8 still chosen: nothing changes
+    assert set(FaqDocument.objects.values_list("embedding_model", flat=True)) == {"all-MiniLM-L6-v2-int8-dq"}
+    settings.LOCAL_EMBEDDING_KERNEL = "float"
+    migration.reembed_int8_kernel_vectors(apps, None)
+
+    for row in [*FaqDocument.objects.all(), *KnownPhrasing.objects.all()]:
+        assert row.embedding_model == "all-MiniLM-L6-v2-int8"
         assert list(row.embedding) == pytest.approx(embeddings.embed_texts([row.embedding_text])[0], abs=1e-6)
         assert not row.needs_embedding()
     result = search("where is my parcel")
