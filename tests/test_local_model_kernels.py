@@ -79,44 +79,29 @@ def test_the_int8_kernel_stays_close_to_the_float_kernel_and_they_are_two_models
 
 
 @pytest.mark.django_db
-def test_the_upgrade_embeds_the_float_kernels_rows_again_and_search_finds_them(settings):
-    settings.LOCAL_EMBEDDING_KERNEL = "float"
+@pytest.mark.parametrize(
+    ("old", "new", "migration", "step"),
+    [
+        ("float", "int8", "0013_int8_kernel_vectors", "reembed_float_kernel_vectors"),
+        ("int8", "float", "0014_float_kernel_is_the_default", "reembed_int8_kernel_vectors"),
+    ],
+)
+def test_each_upgrade_embeds_the_other_kernels_rows_again_and_search_finds_them(settings, old, new, migration, step):
+    names = embeddings.LOCAL_MODEL_NAMES
+    settings.LOCAL_EMBEDDING_KERNEL = old
     add_articles("reset-password", "track-order")
     article = FaqDocument.objects.get(slug="track-order")
     KnownPhrasing.objects.create(document=article, text="parcel not here yet")
-    assert set(FaqDocument.objects.values_list("embedding_model", flat=True)) == {"all-MiniLM-L6-v2-int8"}
-    settings.LOCAL_EMBEDDING_KERNEL = "int8"
-    assert search("where is my parcel").hits == []  # the float kernel's vectors are not compared
+    reembed = getattr(importlib.import_module(f"faq.migrations.{migration}"), step)
+    reembed(apps, None)  # the old kernel still chosen: nothing changes
+    assert set(FaqDocument.objects.values_list("embedding_model", flat=True)) == {names[old]}
+    settings.LOCAL_EMBEDDING_KERNEL = new
+    assert search("where is my parcel").hits == []  # the other kernel's vectors are not compared
 
-    migration = importlib.import_module("faq.migrations.0013_int8_kernel_vectors")
-    migration.reembed_float_kernel_vectors(apps, None)
-
-    for row in [*FaqDocument.objects.all(), *KnownPhrasing.objects.all()]:
-        assert row.embedding_model == "all-MiniLM-L6-v2-int8-dq"
-        assert list(row.embedding) == pytest.approx(embeddings.embed_texts([row.embedding_text])[0], abs=1e-6)
-        assert not row.needs_embedding()
-    result = search("where is my parcel")
-    assert result.answered and result.hits[0].document.slug == "track-order"
-
-
-@pytest.mark.django_db
-def test_the_upgrade_to_the_float_default_embeds_the_int8_kernels_rows_again(settings):
-    settings.LOCAL_EMBEDDING_KERNEL = "int8"
-    add_articles("reset-password", "track-order")
-    article = FaqDocument.objects.get(slug="track-order")
-    KnownPhrasing.objects.create(document=article, text="parcel not here yet")
-    settings.LOCAL_EMBEDDING_KERNEL = "float"
-    assert search("where is my parcel").hits == []  # the int8 kernel's vectors are not compared
-
-    migration = importlib.import_module("faq.migrations.0014_float_kernel_is_the_default")
-    settings.LOCAL_EMBEDDING_KERNEL = "int8"
-    migration.reembed_int8_kernel_vectors(apps, None)  # int8 still chosen: nothing changes
-    assert set(FaqDocument.objects.values_list("embedding_model", flat=True)) == {"all-MiniLM-L6-v2-int8-dq"}
-    settings.LOCAL_EMBEDDING_KERNEL = "float"
-    migration.reembed_int8_kernel_vectors(apps, None)
+    reembed(apps, None)
 
     for row in [*FaqDocument.objects.all(), *KnownPhrasing.objects.all()]:
-        assert row.embedding_model == "all-MiniLM-L6-v2-int8"
+        assert row.embedding_model == names[new]
         assert list(row.embedding) == pytest.approx(embeddings.embed_texts([row.embedding_text])[0], abs=1e-6)
         assert not row.needs_embedding()
     result = search("where is my parcel")

@@ -41,7 +41,7 @@ def test_an_openai_model_is_reported_uncalibrated_and_the_process_stays_ready(op
 def test_a_changed_local_model_without_a_measured_cutoff_is_reported_uncalibrated(settings):
     settings.SIMILARITY_CUTOFFS = {"some-other-model": 0.6}
     _, check = _cutoff_check()
-    assert check.startswith("warning:") and "all-MiniLM-L6-v2-int8" in check
+    assert check.startswith("warning:") and "embedding model all-MiniLM-L6-v2-int8:" in check
 
 
 def test_a_cutoff_the_operator_set_is_their_calibration(settings):
