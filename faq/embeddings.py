@@ -50,10 +50,13 @@ class LocalBackend:
 
     dimensions = LOCAL_DIMENSIONS
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, kernel: str | None = None, threads: int | None = None, query_process: bool | None = None
+    ) -> None:
+        """Settings by default; faq/model_process.py passes its own (it runs without Django)."""
         import importlib.resources
 
-        self.kernel = settings.LOCAL_EMBEDDING_KERNEL
+        self.kernel = kernel or settings.LOCAL_EMBEDDING_KERNEL
         self.name = LOCAL_MODEL_NAMES[self.kernel]
         # int8 layers quantize their input over the whole batch, so a text's vector would depend on
         # the texts beside it: each text runs alone. Float: a text's vector is the same alone or in
@@ -73,9 +76,15 @@ class LocalBackend:
 
         # Documents (imports, saves) run big batches on EMBEDDING_THREADS; questions run many small
         # batches while the same process serves other requests, so they get EMBEDDING_QUERY_THREADS.
-        self.session = self._session(settings.EMBEDDING_THREADS)
+        self.session = self._session(threads or settings.EMBEDDING_THREADS)
         self._query_session = None
         self._lock = threading.Lock()
+        # Questions are embedded by a process of their own (faq/model_process.py: the GIL).
+        self.query_process = None
+        if settings.EMBEDDING_QUERY_PROCESS if query_process is None else query_process:
+            from faq.model_process import ModelProcess
+
+            self.query_process = ModelProcess(self.kernel, settings.EMBEDDING_QUERY_THREADS, dimensions=self.dimensions)
 
     def _session(self, threads: int):
         import onnxruntime
@@ -99,6 +108,8 @@ class LocalBackend:
         return self._query_session
 
     def embed(self, texts: Sequence[str], *, queries: bool = False) -> list[list[float]]:
+        if queries and self.query_process is not None:
+            return self.query_process.embed([_clean(text) for text in texts])
         session = self.query_session if queries else self.session
         # Batch texts of similar length together so little time goes on padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -272,6 +283,7 @@ def _settings_key() -> tuple:
         settings.AI_MAX_RETRIES,
         settings.EMBEDDING_THREADS,
         settings.EMBEDDING_QUERY_THREADS,
+        settings.EMBEDDING_QUERY_PROCESS,
         settings.LOCAL_EMBEDDING_KERNEL,
     )
 
@@ -399,6 +411,13 @@ def _query_batcher() -> Batcher:
     return _batcher
 
 
+def _embed_question(text: str) -> list[float]:
+    if getattr(get_backend(), "query_process", None) is not None:
+        # Straight to the model process, which batches whatever has arrived (faq/model_process.py).
+        return embed_texts([text], queries=True)[0]
+    return _query_batcher().embed(text)
+
+
 def embed_query(text: str) -> list[float]:
     """One query's vector, cached by its normalised text (the common case repeats): in this
     process, then in the shared cache when there is one, and only then from the model."""
@@ -410,7 +429,7 @@ def embed_query(text: str) -> list[float]:
     if isinstance(packed, bytes) and len(packed) == 4 * settings.EMBEDDING_DIMENSIONS:
         vector = QueryVector(np.frombuffer(packed, dtype="<f4").tolist())
     else:
-        vector = QueryVector(_query_batcher().embed(text))
+        vector = QueryVector(_embed_question(text))
         packed = np.asarray(vector, dtype="<f4").tobytes()
         _shared(lambda cache, k, v: cache.set(k, v, SHARED_VECTOR_SECONDS), _shared_key(key), packed)
     _query_cache.put(key, vector)

@@ -123,7 +123,10 @@ def test_an_error_reaches_every_caller_of_its_batch_and_the_next_batch_still_run
     assert not batcher._running
 
 
-def test_embed_query_sends_concurrent_new_questions_through_the_batcher(monkeypatch):
+def test_embed_query_sends_concurrent_new_questions_through_the_batcher(monkeypatch, settings):
+    # The batcher serves questions embedded in the server's process (the OpenAI backend, or
+    # EMBEDDING_QUERY_PROCESS=false); the model process batches its own (tests/test_query_process.py).
+    settings.EMBEDDING_QUERY_PROCESS = False
     run = HeldFirstRun()
     monkeypatch.setattr(embeddings, "_batcher", Batcher(run))
     embeddings._query_cache.clear()

@@ -1,0 +1,238 @@
+"""Customers' questions embedded by a process of their own, beside the server's (EMBEDDING_QUERY_PROCESS).
+
+Why: a model run inside the server's process gives up the GIL while onnxruntime works and must take
+it back afterwards (and around the tokenizer's and numpy's steps), each time behind whichever request
+thread holds it, for up to the interpreter's switch interval (5 ms). Measured on this 2-core machine,
+batches of 3 questions (bench/query_process.py): 5.8 ms a question alone, 6.8 ms beside a busy
+other process, 14.1 ms beside one busy Python thread of the same process. Under load (32 clients,
+every question new) the server's model ran at 9.7 ms a question and was busy 85% of the time, with
+30% of the machine idle. In its own process the model never waits for the server's GIL; the server
+waits once per batch, for the reply.
+
+One process per server process, started at the first question (or by `warm()`), with the same
+kernel and EMBEDDING_QUERY_THREADS as before, so a question's vector is the same bit for bit
+(tests/test_query_process.py). Articles (imports, saves) are still embedded in the server's process.
+If the process dies, the batch it held fails like any model error (the search degrades to
+keywords) and the next question starts a new process: it recovers by itself.
+
+The protocol, over the child's stdin and stdout: a request is a 4-byte little-endian length and the
+texts in UTF-8, separated by NUL (faq.embeddings._clean has replaced every NUL in them); a reply is a
+4-byte length, then b"V" and the float32 vectors (little-endian, one row per text), or b"E" and an
+error message.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from supportsite import metrics
+
+logger = logging.getLogger(__name__)
+
+_LENGTH = struct.Struct("<I")
+_BATCH = struct.Struct("<H")  # in a reply: the questions of the run it came from (first reply only)
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Pending:
+    __slots__ = ("error", "reply")
+
+    def __init__(self) -> None:
+        self.reply: bytes | None = None
+        self.error: BaseException | None = None
+
+
+class ModelProcess:
+    """The parent's end: `embed(texts)` from any thread. Several calls may be in flight at once
+    (the Batcher's runs): the child answers them in order, and while it works on one the next is
+    already in its input, so it never waits for this process to send it."""
+
+    def __init__(self, kernel: str, threads: int, *, dimensions: int) -> None:
+        self.kernel = kernel
+        self.threads = threads
+        self.dimensions = dimensions
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._pending: collections.deque[_Pending] = collections.deque()  # sent, in order, not yet answered
+        self._process: subprocess.Popen | None = None
+        self._unread = bytearray()  # under the read lock: the start of a reply not yet complete
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        from faq.embeddings import EmbeddingError
+
+        request = "\0".join(texts).encode("utf-8")
+        mine = _Pending()
+        with self._write_lock:
+            process = self._running()
+            try:
+                os.write(process.stdin.fileno(), _LENGTH.pack(len(request)) + request)
+            except OSError as exc:
+                self._fail(process, exc)
+                raise EmbeddingError(f"the model process stopped ({exc}); the next question starts another") from exc
+            self._pending.append(mine)
+        with self._read_lock:
+            # Whoever reads takes every reply that has come, in order, until its own is among
+            # them; an earlier caller finds its reply already there when it gets the lock.
+            while mine.reply is None and mine.error is None:
+                try:
+                    frames = self._frames(process.stdout.fileno())
+                except (OSError, EOFError) as exc:
+                    with self._write_lock:
+                        self._fail(process, exc)
+                    break
+                for frame in frames:
+                    self._pending.popleft().reply = frame
+        if mine.error is not None:
+            raise EmbeddingError(
+                f"the model process stopped ({mine.error}); the next question starts another"
+            ) from mine.error
+        reply = mine.reply
+        if reply[:1] != b"V":
+            raise EmbeddingError(reply[1:].decode("utf-8", "replace") or "the model process answered nothing")
+        batch = _BATCH.unpack_from(reply, 1)[0]
+        if batch:  # the first reply of each model run says how many questions it held
+            metrics.EMBEDDING_BATCH_SIZE.observe(batch)
+        vectors = np.frombuffer(reply, dtype="<f4", offset=1 + _BATCH.size)
+        if vectors.size != len(texts) * self.dimensions:
+            raise EmbeddingError(f"the model process returned {vectors.size} values for {len(texts)} texts")
+        return vectors.reshape(len(texts), self.dimensions).tolist()
+
+    def _frames(self, fd: int) -> list[bytes]:
+        """Under the read lock: the complete replies one read brings (usually a whole run's)."""
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            raise EOFError("the model process closed its output")
+        self._unread += chunk
+        frames, data = _split_frames(self._unread)
+        self._unread = data
+        return frames
+
+    def warm(self) -> None:
+        """Start the process and load its model now rather than at the first question."""
+        self.embed(["warm up"])
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._fail(self._process, EOFError("closed"))
+
+    def _running(self) -> subprocess.Popen:
+        """Under the write lock: the live process, started if there is none."""
+        process = self._process
+        if process is not None and process.poll() is not None:
+            logger.warning(
+                "the model process (pid %d) ended with %s; starting another", process.pid, process.returncode
+            )
+            self._fail(process, EOFError(f"it ended with {process.returncode}"))
+        if self._process is None:
+            env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "faq.model_process", self.kernel, str(self.threads)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=_PACKAGE_ROOT,
+                env=env,
+                bufsize=0,
+            )
+        return self._process
+
+    def _fail(self, process: subprocess.Popen | None, error: BaseException) -> None:
+        """Under the write lock: `process` is gone; every call still waiting on it fails, and the
+        next one starts another."""
+        if process is None or process is not self._process:
+            return  # already replaced
+        self._process = None
+        while self._pending:
+            self._pending.popleft().error = error
+        for stream in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        try:
+            process.wait(timeout=5)  # it ends at the end of its input
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __del__(self) -> None:
+        # A backend replaced by new settings takes its process with it: the child ends at the end
+        # of its input (and so it does when this whole process ends, however it ends).
+        process = self._process
+        if process is not None and process.stdin is not None:
+            process.stdin.close()
+
+
+def _split_frames(data: bytearray) -> tuple[list[bytes], bytearray]:
+    """The complete length-prefixed frames at the start of `data`, and what follows them."""
+    frames, at = [], 0
+    while len(data) - at >= _LENGTH.size:
+        end = at + _LENGTH.size + _LENGTH.unpack_from(data, at)[0]
+        if end > len(data):
+            break
+        frames.append(bytes(data[at + _LENGTH.size : end]))
+        at = end
+    return frames, data[at:]
+
+
+def _serve(kernel: str, threads: int, *, max_batch: int = 64) -> None:
+    """The child: load the model, then answer requests until the parent closes its end. Every
+    request that has arrived while the model ran is embedded in the next run together (as
+    text-embeddings-inference batches), so the parent never needs to gather them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which closes our input
+    from faq.embeddings import LocalBackend
+
+    backend, failure = None, b""
+    try:
+        backend = LocalBackend(kernel=kernel, threads=threads, query_process=False)
+    except Exception as exc:  # a missing model file or a broken install: every request says so
+        failure = f"could not load the local model: {exc}".encode()
+    requests, replies = sys.stdin.fileno(), sys.stdout.buffer
+    unread = bytearray()
+    while True:
+        frames, unread = _split_frames(unread)
+        # Wait for a first request, then take whatever else has already arrived.
+        while not frames or (len(frames) < max_batch and select.select([requests], [], [], 0)[0]):
+            chunk = os.read(requests, 1 << 20)
+            if not chunk:
+                return  # the parent has gone
+            more, unread = _split_frames(unread + chunk)
+            frames += more
+        taken, left = frames[:max_batch], frames[max_batch:]
+        unread = bytearray(b"".join(_LENGTH.pack(len(frame)) + frame for frame in left)) + unread
+        texts = [frame.decode("utf-8").split("\0") for frame in taken]
+        out = []
+        if backend is None:
+            out = [b"E" + failure for _ in texts]
+        else:
+            try:
+                vectors = np.asarray(backend.embed([text for group in texts for text in group]), dtype="<f4")
+            except Exception as exc:  # onnxruntime errors: this run fails, the process goes on
+                out = [b"E" + f"{type(exc).__name__}: {exc}".encode() for _ in texts]
+            else:
+                at = 0
+                for i, group in enumerate(texts):
+                    head = b"V" + _BATCH.pack(len(taken) if i == 0 else 0)
+                    out.append(head + vectors[at : at + len(group)].tobytes())
+                    at += len(group)
+        replies.write(b"".join(_LENGTH.pack(len(reply)) + reply for reply in out))
+        replies.flush()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], int(sys.argv[2]))
