@@ -21,12 +21,13 @@ from django.db import connections, router
 from django.utils import timezone
 from django_prometheus.models import model_inserts
 
-from faq import prepared
-from faq.models import Category, UserResponse
+from faq import prepared, result_cache
+from faq.models import Category, FaqDocument, UserResponse
 from faq.near_ties import tied_choices
 from faq.result_cache import search_once
 from faq.search import Hit, SearchResult
 from supportsite import metrics
+from supportsite.db_router import read_alias
 from supportsite.metrics import query_type
 
 logger = logging.getLogger(__name__)
@@ -218,6 +219,18 @@ def answer_steps(
 
 def ask(query: str, *, user=None, category: Category | None = None, request_id: str | None = None) -> Answer:
     """Search, write the answer, and store one row of history. Never raises for provider trouble."""
+    found = None if wants_generation() else result_cache.kept(query, user=user, category=category)
+    if found is not None and read_alias(FaqDocument) == router.db_for_write(UserResponse):
+        # A repeated question: its kept result answers if the catalogue is still at the version it
+        # came from, which the history insert checks itself (one round trip instead of two). If it
+        # has changed, nothing was written and the question is answered as a new one.
+        started = time.perf_counter()
+        version, result = found
+        answer = _decide(query, result, request_id or uuid.uuid4().hex)
+        response_id = record_answer(answer, user=user, started=started, if_catalogue_version=version)
+        if response_id is not None:
+            answer.response_id = response_id
+            return answer
     for step in answer_steps(query, user=user, category=category, request_id=request_id):
         if isinstance(step, Done):
             return step.answer
@@ -270,11 +283,12 @@ def cited_documents(answer: Answer) -> list:
     return [hit.document for i, hit in enumerate(given) if i == 0 or hit.similarity >= result.cutoff]
 
 
-def record_answer(answer: Answer, *, user, started: float) -> int:
-    """One user_responses row per question: what was asked, matched and answered."""
+def record_answer(answer: Answer, *, user, started: float, if_catalogue_version: int | None = None) -> int | None:
+    """One user_responses row per question: what was asked, matched and answered.
+
+    With `if_catalogue_version`, the row is written only if the catalogue is still at that version,
+    checked in the insert's own snapshot; None when it is not (nothing written)."""
     result = answer.search
-    outcome = "degraded" if answer.mode == UserResponse.Mode.KEYWORD else "answered" if answer.answered else "abstained"
-    metrics.ANSWERS.labels(outcome=outcome).inc()
     values = (
         user.pk if getattr(user, "is_authenticated", False) else None,
         result.query,
@@ -290,21 +304,36 @@ def record_answer(answer: Answer, *, user, started: float) -> int:
         timezone.now(),
     )
     connection = connections[router.db_for_write(UserResponse)]
+    conditional = if_catalogue_version is not None
+    if conditional:
+        values += (if_catalogue_version,)
     # One statement, prepared (faq/prepared.py), with the query vector as one binary parameter.
     with query_type("history_insert"), prepared.cursor(connection) as cursor:
-        cursor.execute(_history_insert(durable=settings.HISTORY_DURABLE_COMMIT), values)
-        pk = cursor.fetchone()[0]
+        cursor.execute(_history_insert(durable=settings.HISTORY_DURABLE_COMMIT, conditional=conditional), values)
+        row = cursor.fetchone()
+    if row is None:
+        return None  # the catalogue has changed since the result was kept
+    outcome = "degraded" if answer.mode == UserResponse.Mode.KEYWORD else "answered" if answer.answered else "abstained"
+    metrics.ANSWERS.labels(outcome=outcome).inc()
     model_inserts.labels("user_response").inc()  # as the model's own save() counts it
-    return pk
+    return row[0]
 
 
 @functools.cache
-def _history_insert(*, durable: bool) -> str:
+def _history_insert(*, durable: bool, conditional: bool = False) -> str:
     meta = UserResponse._meta
     columns = ", ".join(meta.get_field(name).column for name in _HISTORY_FIELDS)
     values = ", ".join("%s" + _HISTORY_CASTS.get(name, "") for name in _HISTORY_FIELDS)
     # Names from the model's own metadata; every value is a parameter.
-    insert = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values}) RETURNING {meta.pk.column}"  # noqa: S608
+    if conditional:
+        # A repeated question's kept result (faq/result_cache.py) is answered only if nothing it could
+        # read has changed: the version check and the row in one statement, one round trip.
+        insert = (
+            f"INSERT INTO {meta.db_table} ({columns}) SELECT {values} "  # noqa: S608
+            f"WHERE (SELECT version FROM faq_catalogue_version) = %s RETURNING {meta.pk.column}"
+        )
+    else:
+        insert = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values}) RETURNING {meta.pk.column}"  # noqa: S608
     if durable:
         return insert
     # Without HISTORY_DURABLE_COMMIT the row is written at once, but its commit does not wait for

@@ -55,18 +55,32 @@ def _settings_key() -> tuple:
     )
 
 
-def search_once(query: str, *, user=None, category: Category | None = None) -> SearchResult:
-    """faq.search.search(), served from the cache for an anonymous caller's repeated question."""
+def kept(query: str, *, user=None, category: Category | None = None) -> tuple[int, SearchResult] | None:
+    """The result kept for an anonymous caller's question and the catalogue version it came from,
+    not yet checked against the current version (the caller checks it in its own statement)."""
+    key = _key(query, user, category)
+    return None if key is None else _results.get(key)
+
+
+def _key(query: str, user, category: Category | None) -> tuple | None:
+    """The cache key, or None for a caller whose results are never kept."""
     alias = read_alias(FaqDocument)
     if getattr(user, "is_authenticated", False) or connections[alias].in_atomic_block:
         # Inside a transaction the version may count changes that are later rolled back, and the
         # same number may then be reached by other changes: only committed state is cached.
+        return None
+    return (alias, query, category.pk if category else None, _settings_key())
+
+
+def search_once(query: str, *, user=None, category: Category | None = None) -> SearchResult:
+    """faq.search.search(), served from the cache for an anonymous caller's repeated question."""
+    key = _key(query, user, category)
+    if key is None:
         return search(query, user=user, category=category)
-    key = (alias, query, category.pk if category else None, _settings_key())
-    kept = _results.get(key)
-    if kept is not None:
-        version, result = kept
-        current = catalogue_version(alias)
+    found = _results.get(key)
+    if found is not None:
+        version, result = found
+        current = catalogue_version(key[0])
         if current is not None and current == version:
             return result
     # A question not kept (most new ones) reads the version in its search statement: no round trip.

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from faq.answers import ask
-from faq.models import FaqDocument, KnownPhrasing
+from faq.models import FaqDocument, KnownPhrasing, UserResponse
 from tests.conftest import add_articles
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,14 +34,29 @@ def _searches(statements: list[str]) -> int:
     return sum("<=>" in sql for sql in statements)
 
 
-def test_the_same_question_again_runs_no_search_statement(articles):
+def test_the_same_question_again_is_one_statement_its_history_row_checking_the_version(articles):
     first, answer = _statements()
     again, repeated = _statements()
     assert _searches(first) >= 1
     assert _searches(again) == 0
-    assert any("faq_catalogue_version" in sql for sql in again)
-    assert sum("INSERT INTO user_responses" in sql for sql in again) == 1  # still one history row
+    # One round trip: the history row is written only if the catalogue is at the kept version.
+    assert len(again) == 1, again
+    assert "INSERT INTO user_responses" in again[0] and "faq_catalogue_version" in again[0]
     assert repeated.text == answer.text and repeated.answered
+    assert repeated.response_id is not None and repeated.response_id != answer.response_id
+    assert UserResponse.objects.filter(query=QUESTION).count() == 2
+
+
+def test_after_a_change_the_kept_result_writes_nothing_and_the_question_is_answered_anew(articles):
+    assert "Forgot password?" in ask(QUESTION).text
+    new = "Use the reset link on the sign-in page; it works for 24 hours."
+    FaqDocument.objects.filter(pk=articles["reset-password"].pk).update(answer=new)
+    statements, answer = _statements()
+    assert answer.text == new
+    assert _searches(statements) == 1
+    rows = UserResponse.objects.filter(query=QUESTION).order_by("pk")
+    assert [row.response for row in rows][-1] == new and rows.count() == 2  # one row per question
+    assert rows.last().pk == answer.response_id
 
 
 def test_a_new_question_reads_the_version_inside_its_search_statement(articles):
