@@ -399,7 +399,8 @@ _batcher: Batcher | None = None
 
 
 def _query_batcher() -> Batcher:
-    """One per process: concurrent questions that miss the caches share model runs."""
+    """One per process: concurrent questions that miss the caches share model runs (when they are
+    embedded in this process: the OpenAI backend, or EMBEDDING_QUERY_PROCESS=false)."""
     global _batcher
     if _batcher is None:
         with _backend_lock:

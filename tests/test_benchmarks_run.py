@@ -104,3 +104,14 @@ def test_search_load_benchmark_runs_against_daphne_without_errors():
     assert "400 approved" in out, out
     assert re.search(r"^p50 with phrasings / alone at 1 client\(s\)\s+[\d.]+", out, re.M), out
     assert re.search(r"^  with phrasings, 4 client\(s\)\s+[\d.]+\s+[\d.]+\s+0$", out, re.M), out
+
+
+@pytest.mark.timeout(180)
+def test_query_process_benchmark_prints_both_places_beside_a_busy_thread_and_a_busy_process():
+    result = run_benchmark("query_process.py", "--runs", "5", "--batch", "2")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = r"^(in the server's process|in a model process)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$"
+    rows = re.findall(line, result.stdout, re.M)
+    assert [row[0] for row in rows] == ["in the server's process", "in a model process"], result.stdout
+    assert all(float(value) > 0 for row in rows for value in row[1:]), result.stdout
