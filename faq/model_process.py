@@ -43,6 +43,8 @@ from supportsite import metrics
 logger = logging.getLogger(__name__)
 
 _LENGTH = struct.Struct("<I")
+# A question waits at most this long for its vector; then the process is replaced (a stuck run).
+REPLY_TIMEOUT = 60.0
 _BATCH = struct.Struct("<H")  # in a reply: the questions of the run it came from (first reply only)
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,10 +57,30 @@ class _Pending:
         self.error: BaseException | None = None
 
 
+class _Child:
+    """One model process and what was sent to it: replies come in the order of `pending`."""
+
+    def __init__(self, popen: subprocess.Popen) -> None:
+        self.popen = popen
+        self.pending: collections.deque[_Pending] = collections.deque()
+        self.unread = bytearray()  # under the read lock: the start of a reply not yet complete
+
+    def replies(self) -> list[bytes]:
+        """Under the read lock: the complete replies one read brings (usually a whole run's)."""
+        fd = self.popen.stdout.fileno()
+        if not select.select([fd], [], [], REPLY_TIMEOUT)[0]:
+            raise TimeoutError(f"no reply in {REPLY_TIMEOUT:g} s")
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            raise EOFError("it closed its output")
+        frames, self.unread = _split_frames(self.unread + chunk)
+        return frames
+
+
 class ModelProcess:
-    """The parent's end: `embed(texts)` from any thread. Several calls may be in flight at once
-    (the Batcher's runs): the child answers them in order, and while it works on one the next is
-    already in its input, so it never waits for this process to send it."""
+    """The parent's end: `embed(texts)` from any thread. Several calls may be in flight at once:
+    the child answers them in order, and while it works on one run the next questions are
+    already in its input, so it never waits for this process to send them."""
 
     def __init__(self, kernel: str, threads: int, *, dimensions: int) -> None:
         self.kernel = kernel
@@ -66,9 +88,7 @@ class ModelProcess:
         self.dimensions = dimensions
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
-        self._pending: collections.deque[_Pending] = collections.deque()  # sent, in order, not yet answered
-        self._process: subprocess.Popen | None = None
-        self._unread = bytearray()  # under the read lock: the start of a reply not yet complete
+        self._child: _Child | None = None
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         from faq.embeddings import EmbeddingError
@@ -76,25 +96,26 @@ class ModelProcess:
         request = "\0".join(texts).encode("utf-8")
         mine = _Pending()
         with self._write_lock:
-            process = self._running()
+            child = self._running()
+            child.pending.append(mine)  # before the write: its reply may be read at once
             try:
-                os.write(process.stdin.fileno(), _LENGTH.pack(len(request)) + request)
+                os.write(child.popen.stdin.fileno(), _LENGTH.pack(len(request)) + request)
             except OSError as exc:
-                self._fail(process, exc)
-                raise EmbeddingError(f"the model process stopped ({exc}); the next question starts another") from exc
-            self._pending.append(mine)
+                self._fail(child, exc)
         with self._read_lock:
             # Whoever reads takes every reply that has come, in order, until its own is among
             # them; an earlier caller finds its reply already there when it gets the lock.
             while mine.reply is None and mine.error is None:
                 try:
-                    frames = self._frames(process.stdout.fileno())
-                except (OSError, EOFError) as exc:
+                    frames = child.replies()
+                except (OSError, EOFError) as exc:  # it died, or is stuck (TimeoutError)
+                    with contextlib.suppress(OSError):
+                        child.popen.kill()  # first: a writer may be blocked on its full input
                     with self._write_lock:
-                        self._fail(process, exc)
+                        self._fail(child, exc)
                     break
                 for frame in frames:
-                    self._pending.popleft().reply = frame
+                    child.pending.popleft().reply = frame
         if mine.error is not None:
             raise EmbeddingError(
                 f"the model process stopped ({mine.error}); the next question starts another"
@@ -110,57 +131,57 @@ class ModelProcess:
             raise EmbeddingError(f"the model process returned {vectors.size} values for {len(texts)} texts")
         return vectors.reshape(len(texts), self.dimensions).tolist()
 
-    def _frames(self, fd: int) -> list[bytes]:
-        """Under the read lock: the complete replies one read brings (usually a whole run's)."""
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            raise EOFError("the model process closed its output")
-        self._unread += chunk
-        frames, data = _split_frames(self._unread)
-        self._unread = data
-        return frames
-
     def warm(self) -> None:
         """Start the process and load its model now rather than at the first question."""
         self.embed(["warm up"])
 
     @property
     def pid(self) -> int | None:
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
+        child = self._child
+        return child.popen.pid if child is not None and child.popen.poll() is None else None
+
+    @property
+    def waiting(self) -> int:
+        """Questions sent and not yet answered."""
+        child = self._child
+        return len(child.pending) if child is not None else 0
 
     def close(self) -> None:
         with self._write_lock:
-            self._fail(self._process, EOFError("closed"))
+            if self._child is not None:
+                self._fail(self._child, EOFError("closed"))
 
-    def _running(self) -> subprocess.Popen:
+    def _running(self) -> _Child:
         """Under the write lock: the live process, started if there is none."""
-        process = self._process
-        if process is not None and process.poll() is not None:
+        child = self._child
+        if child is not None and child.popen.poll() is not None:
             logger.warning(
-                "the model process (pid %d) ended with %s; starting another", process.pid, process.returncode
+                "the model process (pid %d) ended with %s; starting another", child.popen.pid, child.popen.returncode
             )
-            self._fail(process, EOFError(f"it ended with {process.returncode}"))
-        if self._process is None:
+            self._fail(child, EOFError(f"it ended with {child.popen.returncode}"))
+        if self._child is None:
             env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "faq.model_process", self.kernel, str(self.threads)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                cwd=_PACKAGE_ROOT,
-                env=env,
-                bufsize=0,
+            self._child = _Child(
+                subprocess.Popen(
+                    [sys.executable, "-m", "faq.model_process", self.kernel, str(self.threads)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    cwd=_PACKAGE_ROOT,
+                    env=env,
+                    bufsize=0,
+                )
             )
-        return self._process
+        return self._child
 
-    def _fail(self, process: subprocess.Popen | None, error: BaseException) -> None:
-        """Under the write lock: `process` is gone; every call still waiting on it fails, and the
+    def _fail(self, child: _Child, error: BaseException) -> None:
+        """Under the write lock: `child` is gone; every call still waiting on it fails, and the
         next one starts another."""
-        if process is None or process is not self._process:
+        while child.pending:
+            child.pending.popleft().error = error
+        if child is not self._child:
             return  # already replaced
-        self._process = None
-        while self._pending:
-            self._pending.popleft().error = error
+        self._child = None
+        process = child.popen
         for stream in (process.stdin, process.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
@@ -173,9 +194,9 @@ class ModelProcess:
     def __del__(self) -> None:
         # A backend replaced by new settings takes its process with it: the child ends at the end
         # of its input (and so it does when this whole process ends, however it ends).
-        process = self._process
-        if process is not None and process.stdin is not None:
-            process.stdin.close()
+        child = self._child
+        if child is not None and child.popen.stdin is not None:
+            child.popen.stdin.close()
 
 
 def _split_frames(data: bytearray) -> tuple[list[bytes], bytearray]:

@@ -69,7 +69,7 @@ def test_questions_sent_while_the_model_runs_share_its_next_run(process):
     try:
         with ThreadPoolExecutor(len(QUESTIONS)) as pool:
             futures = [pool.submit(process.embed, [question]) for question in QUESTIONS]
-            _wait_until(lambda: len(process._pending) == len(QUESTIONS))
+            _wait_until(lambda: process.waiting == len(QUESTIONS))
             os.kill(process.pid, signal.SIGCONT)
             vectors = [future.result(20)[0] for future in futures]
     finally:
@@ -86,7 +86,7 @@ def test_a_process_that_dies_fails_the_questions_it_held_and_the_next_question_s
     os.kill(first, signal.SIGSTOP)
     with ThreadPoolExecutor(2) as pool:
         held = [pool.submit(process.embed, [question]) for question in QUESTIONS[:2]]
-        _wait_until(lambda: len(process._pending) == 2)
+        _wait_until(lambda: process.waiting == 2)
         os.kill(first, signal.SIGKILL)
         for future in held:
             with pytest.raises(embeddings.EmbeddingError, match="model process stopped"):
@@ -97,7 +97,7 @@ def test_a_process_that_dies_fails_the_questions_it_held_and_the_next_question_s
     # Found dead between questions: started again without failing anyone.
     second = process.pid
     os.kill(second, signal.SIGKILL)
-    _wait_until(lambda: process._process.poll() is not None)
+    _wait_until(lambda: process._child.popen.poll() is not None)
     assert process.embed([QUESTIONS[1]])[0] == embeddings.LocalBackend(query_process=False).embed([QUESTIONS[1]])[0]
     assert process.pid not in (None, second)
 
@@ -129,3 +129,57 @@ def test_many_threads_asking_at_once_each_get_their_own_vector(process):
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(ask, questions))
     assert all(vector == expected[question] for question, vector in answers)
+
+
+def test_a_stuck_process_is_replaced_after_the_reply_timeout(process, monkeypatch):
+    from faq import model_process
+
+    monkeypatch.setattr(model_process, "REPLY_TIMEOUT", 0.5)
+    stuck = process.pid
+    os.kill(stuck, signal.SIGSTOP)
+    with pytest.raises(embeddings.EmbeddingError, match="no reply in"):
+        process.embed([QUESTIONS[0]])
+    assert not os.path.exists(f"/proc/{stuck}")  # killed and reaped
+    monkeypatch.setattr(model_process, "REPLY_TIMEOUT", 60.0)  # the next one loads its model first
+    assert np.isclose(np.linalg.norm(process.embed([QUESTIONS[0]])[0]), 1.0)
+
+
+def test_a_flood_of_questions_from_many_threads_never_loses_a_reply(process):
+    """Replies may be read by another caller before the asker has finished sending: every
+    question is registered before it is sent, so none is lost or given another's vector."""
+    questions = [f"question number {n} about my order" for n in range(600)]
+    expected = embeddings.LocalBackend(query_process=False)
+
+    def ask(question: str) -> tuple[str, list[float]]:
+        return question, process.embed([question])[0]
+
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(ask, questions, timeout=120))
+    assert len(answers) == len(questions) and process.waiting == 0
+    sample = questions[::50]
+    by_question = dict(answers)
+    assert [by_question[q] for q in sample] == expected.embed(sample, queries=True)
+
+
+def test_a_reply_read_by_another_caller_before_the_asker_has_finished_sending_reaches_the_asker(process, monkeypatch):
+    """A waits for its reply; B sends, and before B's call goes on, the process answers both at
+    once and A reads both replies: B's must already be registered, or it is lost."""
+    from faq import model_process
+
+    expected = embeddings.LocalBackend(query_process=False).embed(QUESTIONS[:2], queries=True)
+    real_write = os.write
+    os.kill(process.pid, signal.SIGSTOP)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(process.embed, [QUESTIONS[0]])
+        _wait_until(lambda: process.waiting == 1)
+
+        def write_then_let_it_answer(fd, data):
+            written = real_write(fd, data)
+            os.kill(process.pid, signal.SIGCONT)  # it answers both in one run while B is still here
+            time.sleep(0.5)
+            return written
+
+        monkeypatch.setattr(model_process.os, "write", write_then_let_it_answer)
+        second = pool.submit(process.embed, [QUESTIONS[1]])
+        assert first.result(20)[0] == expected[0]
+        assert second.result(20)[0] == expected[1]
