@@ -2,12 +2,12 @@
 
 Why: a model run inside the server's process gives up the GIL while onnxruntime works and must take
 it back afterwards (and around the tokenizer's and numpy's steps), each time behind whichever request
-thread holds it, for up to the interpreter's switch interval (5 ms). Measured on this 2-core machine,
-batches of 3 questions (bench/query_process.py): 5.8 ms a question alone, 6.8 ms beside a busy
-other process, 14.1 ms beside one busy Python thread of the same process. Under load (32 clients,
-every question new) the server's model ran at 9.7 ms a question and was busy 85% of the time, with
-30% of the machine idle. In its own process the model never waits for the server's GIL; the server
-waits once per batch, for the reply.
+thread holds it, for up to the interpreter's switch interval (5 ms). Measured on a 2-core machine
+(bench/query_process.py, batches of 3 new questions, ms a question): in the server's process 7.1
+alone, 7.5 beside a busy other process, 12.6 beside one busy Python thread of the same process; in
+a model process 7.1, 7.5 and 9.9. Under load (32 clients, every question new) the server's model
+ran at 9.7 ms a question, busy 85% of the time, with 30% of the machine idle; with the model
+process the same load answered about a fifth more (README, "Search under load").
 
 One process per server process, started at the first question (or by `warm()`), with the same
 kernel and EMBEDDING_QUERY_THREADS as before, so a question's vector is the same bit for bit
@@ -17,8 +17,11 @@ keywords) and the next question starts a new process: it recovers by itself.
 
 The protocol, over the child's stdin and stdout: a request is a 4-byte little-endian length and the
 texts in UTF-8, separated by NUL (faq.embeddings._clean has replaced every NUL in them); a reply is a
-4-byte length, then b"V" and the float32 vectors (little-endian, one row per text), or b"E" and an
-error message.
+4-byte length, then b"V", a 2-byte count of the questions in the run it came from (on the first
+reply of each run; 0 on the others) and the float32 vectors (little-endian, one row per text), or
+b"E" and an error message. The child embeds every request that has arrived while it ran in its next
+run (as text-embeddings-inference batches); a question with no reply in REPLY_TIMEOUT seconds fails
+and the process is killed and replaced.
 """
 
 from __future__ import annotations
