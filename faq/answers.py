@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.utils import timezone
 from django_prometheus.models import model_inserts
 
@@ -220,7 +220,9 @@ def answer_steps(
 def ask(query: str, *, user=None, category: Category | None = None, request_id: str | None = None) -> Answer:
     """Search, write the answer, and store one row of history. Never raises for provider trouble."""
     found = None if wants_generation() else result_cache.kept(query, user=user, category=category)
-    if found is not None and read_alias(FaqDocument) == router.db_for_write(UserResponse):
+    # Only where questions read the database their history is written to (no replica in use; asking
+    # the router for the write database would itself send this request's reads to the primary).
+    if found is not None and read_alias(FaqDocument) == DEFAULT_DB_ALIAS:
         # A repeated question: its kept result answers if the catalogue is still at the version it
         # came from, which the history insert checks itself (one round trip instead of two). If it
         # has changed, nothing was written and the question is answered as a new one.
