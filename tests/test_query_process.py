@@ -16,23 +16,7 @@ import pytest
 from faq import embeddings
 from faq.model_process import ModelProcess
 from supportsite import metrics
-
-QUESTIONS = [
-    "where is my refund",
-    "how do i reset my password on the app",
-    "can i change the delivery address on my order after it has shipped to the warehouse",
-    "is the warranty free for members",
-    "why was my card refused",
-    "what is the weather tomorrow",
-]
-
-
-def _wait_until(condition, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.005)
+from tests.test_query_embeddings_are_batched import QUESTIONS, _wait_until
 
 
 def _batch_runs() -> tuple[float, float]:
