@@ -227,9 +227,9 @@ def _serve(kernel: str, threads: int, *, max_batch: int = 64) -> None:
     except Exception as exc:  # a missing model file or a broken install: every request says so
         failure = f"could not load the local model: {exc}".encode()
     requests, replies = sys.stdin.fileno(), sys.stdout.buffer
-    unread = bytearray()
+    frames: list[bytes] = []  # requests received and not yet run, oldest first
+    unread = bytearray()  # the start of a request not yet complete
     while True:
-        frames, unread = _split_frames(unread)
         # Wait for a first request, then take whatever else has already arrived.
         while not frames or (len(frames) < max_batch and select.select([requests], [], [], 0)[0]):
             chunk = os.read(requests, 1 << 20)
@@ -237,8 +237,7 @@ def _serve(kernel: str, threads: int, *, max_batch: int = 64) -> None:
                 return  # the parent has gone
             more, unread = _split_frames(unread + chunk)
             frames += more
-        taken, left = frames[:max_batch], frames[max_batch:]
-        unread = bytearray(b"".join(_LENGTH.pack(len(frame)) + frame for frame in left)) + unread
+        taken, frames = frames[:max_batch], frames[max_batch:]
         texts = [frame.decode("utf-8").split("\0") for frame in taken]
         out = []
         if backend is None:
