@@ -412,6 +412,17 @@ def _query_batcher() -> Batcher:
     return _batcher
 
 
+def warm_query_model() -> None:
+    """Start the local backend's model process and load its model, so the first question does not
+    wait for it. Anything that fails here fails again, and is reported, at the first question."""
+    try:
+        backend = get_backend()
+        if getattr(backend, "query_process", None) is not None:
+            backend.query_process.warm()
+    except Exception:  # a warm-up only: the first question reports the error
+        logger.warning("could not warm the question model", exc_info=True)
+
+
 def _embed_question(text: str) -> list[float]:
     if getattr(get_backend(), "query_process", None) is not None:
         # Straight to the model process, which batches whatever has arrived (faq/model_process.py).

@@ -12,7 +12,9 @@ answer 414 URI Too Long or 431 Request Header Fields Too Large, with a short pag
 
 from __future__ import annotations
 
+import gc
 import json
+import threading
 import uuid
 
 import daphne.cli
@@ -103,6 +105,23 @@ class LimitAnsweringChannel(http.HTTPChannel):
         super().connectionLost(reason)
 
 
+def _settle() -> None:
+    """Before serving: start the question model's process, and take what start-up built out of the
+    garbage collector's sight.
+
+    The model process loads its model in the background (about a second), so the first question
+    does not pay for it and the port opens at once. `gc.freeze()` moves every object alive now
+    (Django, the URL patterns, Twisted, the model's Python side) into a permanent generation that
+    collections no longer traverse: under load a full collection walked them all, at once for a
+    hundred milliseconds and more (bench in the README's load section).
+    """
+    from faq.embeddings import warm_query_model
+
+    threading.Thread(target=warm_query_model, name="warm-query-model", daemon=True).start()
+    gc.collect()
+    gc.freeze()
+
+
 def _drop(data: bytes) -> None:
     """What an answered connection does with more bytes."""
 
@@ -119,6 +138,10 @@ class HTTPFactory(daphne.http_protocol.HTTPFactory):
 
 class Server(daphne.server.Server):
     """Daphne's server with HTTPFactory above: its run() makes its own factory, which we replace."""
+
+    def run(self) -> None:
+        _settle()
+        super().run()
 
     @property
     def http_factory(self) -> HTTPFactory:
