@@ -1,12 +1,15 @@
 """A request line or headers over the server's limit get an HTTP answer (414 or 431 with a short
 page, JSON under /api/), never a dropped connection: for `manage.py serve` (what `make run` and
-the Docker image run) with one process and with --workers."""
+the Docker image run) with one process and with --workers. And each server process starts its
+question model before the first question."""
 
 from __future__ import annotations
 
 import json
 import socket
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -24,12 +27,45 @@ def served(request, django_db_setup, django_db_blocker):
     def argv(port: int) -> list[str]:
         return [sys.executable, "manage.py", "serve", "--no-migrate", "--workers", str(workers), "--port", str(port)]
 
-    with app_process(argv, env) as (url, _):
-        yield int(url.rsplit(":", 1)[1])
+    with app_process(argv, env) as (url, process):
+        yield int(url.rsplit(":", 1)[1]), process, workers
 
 
-def _exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+def _descendants(pid: int) -> list[str]:
+    """The command lines of every process under `pid` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # ended meanwhile
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        try:
+            found.append((Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+        todo.extend(children.get(child, []))
+    return found
+
+
+def test_each_server_process_starts_its_question_model_before_the_first_question(served):
+    """No question has been asked (the other tests here never embed one): the model processes are
+    there, one per server process, so the first customer does not wait for a model to load."""
+    _, process, workers = served
+    deadline = time.monotonic() + 60
+    while sum("faq.model_process" in line for line in _descendants(process.pid)) < workers:
+        assert time.monotonic() < deadline, f"model processes under the server: {_descendants(process.pid)}"
+        time.sleep(0.2)
+    assert sum("faq.model_process" in line for line in _descendants(process.pid)) == workers
+
+
+def _exchange(served, request: bytes) -> tuple[int, dict[str, str], bytes]:
     """Send raw bytes and read the whole answer, as a client that sends all before reading."""
+    port = served[0]
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)
         received = b""
