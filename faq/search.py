@@ -272,6 +272,12 @@ def _plan_for(documents, *, keyword_signal: bool, centroid: bool) -> _Plan:
     return plan
 
 
+# Columns no search result shows: each of the statement's 20 candidates carried two timestamps,
+# parsed from text by psycopg (40 per question, the largest Python cost of a search in cProfile:
+# bench/search_statement.py). A page that needs them (the article page) reads its own row.
+_UNSHOWN = ("created_at", "updated_at")
+
+
 def _candidates(documents, model: str, *, keyword_signal: bool, centroid: bool):
     """One statement: the articles of `documents` that are among the SEARCH_CANDIDATES nearest by
     their own vector or own one of the PHRASING_CANDIDATES nearest approved phrasings, each with
@@ -326,7 +332,7 @@ def _candidates(documents, model: str, *, keyword_signal: bool, centroid: bool):
     candidates = candidates.annotate(
         catalogue_version=RawSQL("SELECT version FROM faq_catalogue_version", (), output_field=BigIntegerField())
     )
-    return candidates.order_by(F("distance").asc(nulls_last=True)).defer(*LISTING_DEFER)
+    return candidates.order_by(F("distance").asc(nulls_last=True)).defer(*LISTING_DEFER, *_UNSHOWN)
 
 
 class _FloatArray(Func):
