@@ -5,12 +5,13 @@ question model before the first question."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
 import time
-from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import app_process, server_env
@@ -31,24 +32,12 @@ def served(request, django_db_setup, django_db_blocker):
         yield int(url.rsplit(":", 1)[1]), process, workers
 
 
-def _descendants(pid: int) -> list[str]:
-    """The command lines of every process under `pid` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # ended meanwhile
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        try:
-            found.append((Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except OSError:
-            continue
-        todo.extend(children.get(child, []))
+def _model_processes(server) -> int:
+    """The question model processes anywhere under the server's process."""
+    found = 0
+    for child in psutil.Process(server.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # one that ended meanwhile
+            found += "faq.model_process" in " ".join(child.cmdline())
     return found
 
 
@@ -57,10 +46,9 @@ def test_each_server_process_starts_its_question_model_before_the_first_question
     there, one per server process, so the first customer does not wait for a model to load."""
     _, process, workers = served
     deadline = time.monotonic() + 60
-    while sum("faq.model_process" in line for line in _descendants(process.pid)) < workers:
-        assert time.monotonic() < deadline, f"model processes under the server: {_descendants(process.pid)}"
+    while (found := _model_processes(process)) < workers and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert sum("faq.model_process" in line for line in _descendants(process.pid)) == workers
+    assert found == workers
 
 
 def _exchange(served, request: bytes) -> tuple[int, dict[str, str], bytes]:
