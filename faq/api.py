@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.decorators import decorate_view
@@ -9,6 +13,7 @@ from ninja.errors import HttpError
 from pydantic import ConfigDict, field_validator
 
 from faq.answers import Answer, ask
+from faq.embeddings import prime_query_vector, question_needs_model
 from faq.inputs import BadInput, clean_category_name, clean_query, find_category
 from faq.near_ties import tied_choices
 from faq.serializers import document_json
@@ -16,8 +21,9 @@ from supportsite.api_errors import REFUSALS, error_responses
 from supportsite.concurrency import in_thread
 from supportsite.db_router import reads_catalogue
 from supportsite.identity import resolve_caller
-from supportsite.ratelimit import check, request_ip
+from supportsite.ratelimit import RateLimited, acheck, check, request_ip, scope_ip
 
+logger = logging.getLogger(__name__)
 router = Router(tags=["search"])
 
 
@@ -83,7 +89,7 @@ def documents_out(request: HttpRequest, answer: Answer) -> list[dict]:
     return [{name: data[name] for name in _DOCUMENT_FIELDS} for data in documents]
 
 
-def _answer_now(request: HttpRequest, payload: SearchIn) -> Answer:
+def _answer_now(request: HttpRequest, payload: SearchIn, *, counted: bool = False) -> Answer:
     caller = resolve_caller(request, payload.user_id)
     try:
         # A category the caller may not read is answered exactly like one that does not exist.
@@ -91,7 +97,8 @@ def _answer_now(request: HttpRequest, payload: SearchIn) -> Answer:
     except BadInput as exc:
         raise HttpError(422, f"category: {exc}") from None
     # Before ask(): a refused question is neither answered nor stored in the history.
-    check(user=caller.principal, ip=request_ip(request))
+    if not counted:
+        check(user=caller.principal, ip=request_ip(request))
     return ask(payload.query, user=caller.user, category=category, request_id=request.request_id)
 
 
@@ -121,9 +128,41 @@ def express_payload(body: dict) -> SearchIn | None:
     return payload if payload.user_id is None else None  # a user_id is for identity to decide
 
 
-def express_search(request: HttpRequest, payload: SearchIn) -> dict:
+@dataclass(frozen=True)
+class ExpressQuestion:
+    """An express-lane question after express_ahead()."""
+
+    payload: SearchIn
+    counted: bool = False  # its rate limit was counted on the event loop, not to be counted again
+    refused: RateLimited | None = None
+
+
+async def express_ahead(scope: dict, payload: SearchIn) -> ExpressQuestion:
+    """On the event loop, before the view's thread: a new question's vector from the model process,
+    awaited without holding a thread (faq.embeddings.prime_query_vector). Its rate limit is counted
+    first, so that a refused question costs no model run; in a thread, as a shared cache is network
+    I/O, and not again in the view. The caller is anonymous (the express lane's rule), so only the
+    address counts, as in the view. A request that the lane then leaves to Django (a Host that
+    ALLOWED_HOSTS refuses: 400) has been counted and may have been embedded; nothing else differs."""
+    if not question_needs_model(payload.query):
+        return ExpressQuestion(payload)
+    if settings.RATE_LIMITS_ENABLED:
+        try:
+            await acheck(user=None, ip=scope_ip(scope))
+        except RateLimited as exc:
+            return ExpressQuestion(payload, counted=True, refused=exc)
+    try:
+        await prime_query_vector(payload.query)
+    except Exception:  # never a 500 from here: the view's thread embeds as before
+        logger.exception("could not embed a question on the event loop; its request thread will")
+    return ExpressQuestion(payload, counted=settings.RATE_LIMITS_ENABLED)
+
+
+def express_search(request: HttpRequest, question: ExpressQuestion) -> dict:
     """The view's work for the express lane, in its worker thread; errors are raised as the view's."""
-    return search_out(request, _answer_now(request, payload))
+    if question.refused is not None:
+        raise question.refused
+    return search_out(request, _answer_now(request, question.payload, counted=question.counted))
 
 
 @router.post(

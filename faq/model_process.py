@@ -26,8 +26,10 @@ and the process is killed and replaced.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
+import fcntl
 import logging
 import os
 import select
@@ -36,6 +38,8 @@ import struct
 import subprocess
 import sys
 import threading
+import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,75 +54,121 @@ _LENGTH = struct.Struct("<I")
 REPLY_TIMEOUT = 60.0
 _BATCH = struct.Struct("<H")  # in a reply: the questions of the run it came from (first reply only)
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# The pipe to the child holds this much (Linux allows an unprivileged process up to 1 MiB), so that
+# questions sent from an event loop never wait for room (ModelProcess.aembed).
+_PIPE_SIZE = 1 << 20
 
 
 class _Pending:
-    __slots__ = ("error", "reply")
+    """One request sent and not yet answered. Its caller waits on `event` (a thread) or `future`
+    (a coroutine on `loop`); the reader thread settles it."""
 
-    def __init__(self) -> None:
+    __slots__ = ("error", "event", "future", "loop", "reply", "sent", "size")
+
+    def __init__(self, size: int, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.reply: bytes | None = None
         self.error: BaseException | None = None
+        self.size = size  # bytes of its request, while they may still sit in the pipe
+        self.sent = time.monotonic()
+        self.loop = loop
+        self.future = loop.create_future() if loop is not None else None
+        self.event = threading.Event() if loop is None else None
+
+
+def _settle(pendings: list[_Pending]) -> None:
+    """Wake the callers of requests that have their reply (or error): threads at once, each
+    event loop's coroutines with one call on that loop."""
+    loops: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
+    for pending in pendings:
+        if pending.event is not None:
+            pending.event.set()
+        else:
+            loops.setdefault(pending.loop, []).append(pending.future)
+    for loop, futures in loops.items():
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(_wake, futures)
+
+
+def _wake(futures: list[asyncio.Future]) -> None:
+    for future in futures:
+        if not future.done():  # a cancelled request (its client went away) wants nothing
+            future.set_result(None)
 
 
 class _Child:
-    """One model process and what was sent to it: replies come in the order of `pending`."""
+    """One model process, what was sent to it (replies come in the order of `pending`) and the
+    thread that reads its replies."""
 
     def __init__(self, popen: subprocess.Popen) -> None:
         self.popen = popen
         self.pending: collections.deque[_Pending] = collections.deque()
-        self.unread = bytearray()  # under the read lock: the start of a reply not yet complete
-
-    def replies(self) -> list[bytes]:
-        """Under the read lock: the complete replies one read brings (usually a whole run's)."""
-        fd = self.popen.stdout.fileno()
-        if not select.select([fd], [], [], REPLY_TIMEOUT)[0]:
-            raise TimeoutError(f"no reply in {REPLY_TIMEOUT:g} s")
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            raise EOFError("it closed its output")
-        frames, self.unread = _split_frames(self.unread + chunk)
-        return frames
+        self.in_flight = 0  # bytes of the requests in `pending` (never fewer than are in the pipe)
+        self.counting = threading.Lock()  # for in_flight only: never held while reading or writing
+        with contextlib.suppress(OSError, AttributeError):  # Linux; elsewhere the pipe keeps its size
+            fcntl.fcntl(popen.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        try:
+            self.pipe_size = fcntl.fcntl(popen.stdin.fileno(), fcntl.F_GETPIPE_SZ)
+        except (OSError, AttributeError):
+            self.pipe_size = 1 << 16
 
 
 class ModelProcess:
-    """The parent's end: `embed(texts)` from any thread. Several calls may be in flight at once:
+    """The parent's end: `embed(texts)` from any thread, or `await aembed(texts)` on an event
+    loop, which holds no thread while the model works. Several calls may be in flight at once:
     the child answers them in order, and while it works on one run the next questions are
-    already in its input, so it never waits for this process to send them."""
+    already in its input, so it never waits for this process to send them. One thread per
+    child reads the replies and wakes their callers."""
 
     def __init__(self, kernel: str, threads: int, *, dimensions: int) -> None:
         self.kernel = kernel
         self.threads = threads
         self.dimensions = dimensions
         self._write_lock = threading.Lock()
-        self._read_lock = threading.Lock()
         self._child: _Child | None = None
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        request = _request(texts)
+        mine = _Pending(len(request))
+        with self._write_lock:
+            self._send(self._running(), mine, request)
+        # The reader fails it after REPLY_TIMEOUT; this only guards against a reader gone wrong.
+        if not mine.event.wait(REPLY_TIMEOUT + 30):
+            mine.error = TimeoutError(f"no reply in {REPLY_TIMEOUT + 30:g} s")
+        return self._vectors(mine, len(texts))
+
+    async def aembed(self, texts: Sequence[str]) -> list[list[float]] | None:
+        """embed() for a coroutine. None (ask embed() in a thread instead) when the process is
+        not running yet (starting it blocks), when the write lock is taken, or when this request
+        might not fit in the pipe beside those in flight: the event loop never waits."""
+        request = _request(texts)
+        child = self._child
+        if child is None or child.popen.poll() is not None or child.pipe_size < 2 * (child.in_flight + len(request)):
+            return None
+        if not self._write_lock.acquire(blocking=False):
+            return None
+        try:
+            if child is not self._child:
+                return None
+            mine = _Pending(len(request), loop=asyncio.get_running_loop())
+            self._send(child, mine, request)
+        finally:
+            self._write_lock.release()
+        await mine.future
+        return self._vectors(mine, len(texts))
+
+    def _send(self, child: _Child, mine: _Pending, request: bytes) -> None:
+        """Under the write lock."""
+        child.pending.append(mine)  # before the write: its reply may be read at once
+        with child.counting:
+            child.in_flight += mine.size
+        try:
+            os.write(child.popen.stdin.fileno(), _LENGTH.pack(len(request)) + request)
+        except OSError as exc:
+            self._fail(child, exc)
+
+    def _vectors(self, mine: _Pending, count: int) -> list[list[float]]:
         from faq.embeddings import EmbeddingError
 
-        request = "\0".join(texts).encode("utf-8")
-        mine = _Pending()
-        with self._write_lock:
-            child = self._running()
-            child.pending.append(mine)  # before the write: its reply may be read at once
-            try:
-                os.write(child.popen.stdin.fileno(), _LENGTH.pack(len(request)) + request)
-            except OSError as exc:
-                self._fail(child, exc)
-        with self._read_lock:
-            # Whoever reads takes every reply that has come, in order, until its own is among
-            # them; an earlier caller finds its reply already there when it gets the lock.
-            while mine.reply is None and mine.error is None:
-                try:
-                    frames = child.replies()
-                except (OSError, EOFError) as exc:  # it died, or is stuck (TimeoutError)
-                    with contextlib.suppress(OSError):
-                        child.popen.kill()  # first: a writer may be blocked on its full input
-                    with self._write_lock:
-                        self._fail(child, exc)
-                    break
-                for frame in frames:
-                    child.pending.popleft().reply = frame
         if mine.error is not None:
             raise EmbeddingError(
                 f"the model process stopped ({mine.error}); the next question starts another"
@@ -130,9 +180,9 @@ class ModelProcess:
         if batch:  # the first reply of each model run says how many questions it held
             metrics.EMBEDDING_BATCH_SIZE.observe(batch)
         vectors = np.frombuffer(reply, dtype="<f4", offset=1 + _BATCH.size)
-        if vectors.size != len(texts) * self.dimensions:
-            raise EmbeddingError(f"the model process returned {vectors.size} values for {len(texts)} texts")
-        return vectors.reshape(len(texts), self.dimensions).tolist()
+        if vectors.size != count * self.dimensions:
+            raise EmbeddingError(f"the model process returned {vectors.size} values for {count} texts")
+        return vectors.reshape(count, self.dimensions).tolist()
 
     def warm(self) -> None:
         """Start the process and load its model now rather than at the first question."""
@@ -164,7 +214,7 @@ class ModelProcess:
             self._fail(child, EOFError(f"it ended with {child.popen.returncode}"))
         if self._child is None:
             env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
-            self._child = _Child(
+            self._child = child = _Child(
                 subprocess.Popen(
                     [sys.executable, "-m", "faq.model_process", self.kernel, str(self.threads)],
                     stdin=subprocess.PIPE,
@@ -174,25 +224,38 @@ class ModelProcess:
                     bufsize=0,
                 )
             )
+            # The thread holds no reference to self: a backend replaced by new settings is still
+            # collected, and its __del__ ends the child (whose reader then ends too).
+            threading.Thread(
+                target=_read, args=(child, weakref.ref(self)), name="model-process-replies", daemon=True
+            ).start()
         return self._child
 
     def _fail(self, child: _Child, error: BaseException) -> None:
         """Under the write lock: `child` is gone; every call still waiting on it fails, and the
-        next one starts another."""
-        while child.pending:
-            child.pending.popleft().error = error
-        if child is not self._child:
-            return  # already replaced
-        self._child = None
-        process = child.popen
-        for stream in (process.stdin, process.stdout):
+        next one starts another. Its reader closes its output when it sees the end."""
+        if child is self._child:
+            self._child = None
+            process = child.popen
             with contextlib.suppress(OSError):
-                stream.close()
-        try:
-            process.wait(timeout=5)  # it ends at the end of its input
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+                process.stdin.close()
+            try:
+                process.wait(timeout=5)  # it ends at the end of its input
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._fail_pending(child, error)  # last: a caller woken now finds the process gone
+
+    @staticmethod
+    def _fail_pending(child: _Child, error: BaseException) -> None:
+        failed = []
+        while child.pending:
+            mine = child.pending.popleft()
+            mine.error = error
+            failed.append(mine)
+        with child.counting:
+            child.in_flight = 0
+        _settle(failed)
 
     def __del__(self) -> None:
         # A backend replaced by new settings takes its process with it: the child ends at the end
@@ -200,6 +263,48 @@ class ModelProcess:
         child = self._child
         if child is not None and child.popen.stdin is not None:
             child.popen.stdin.close()
+
+
+def _read(child: _Child, owner: weakref.ref[ModelProcess]) -> None:
+    """A child's reader thread: settle each reply with the oldest request, until the child ends,
+    closes its output or leaves its oldest request unanswered for REPLY_TIMEOUT."""
+    fd, unread = child.popen.stdout.fileno(), bytearray()
+    try:
+        while True:
+            oldest = child.pending[0].sent if child.pending else None
+            left = REPLY_TIMEOUT if oldest is None else oldest + REPLY_TIMEOUT - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no reply in {REPLY_TIMEOUT:g} s")
+            if not select.select([fd], [], [], min(left, 1.0))[0]:
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise EOFError("it closed its output")
+            frames, unread = _split_frames(unread + chunk)
+            answered = []
+            for frame in frames:
+                mine = child.pending.popleft()
+                mine.reply = frame
+                answered.append(mine)
+            with child.counting:
+                child.in_flight -= sum(mine.size for mine in answered)
+            _settle(answered)
+    except (OSError, EOFError, ValueError, IndexError) as exc:  # it died or is stuck, or was failed already
+        with contextlib.suppress(OSError):
+            child.popen.kill()  # first: a writer may be blocked on its full input
+        process = owner()
+        if process is None:
+            ModelProcess._fail_pending(child, exc)
+        else:
+            with process._write_lock:
+                process._fail(child, exc)
+    finally:
+        with contextlib.suppress(OSError):
+            child.popen.stdout.close()
+
+
+def _request(texts: Sequence[str]) -> bytes:
+    return "\0".join(texts).encode("utf-8")
 
 
 def _split_frames(data: bytearray) -> tuple[list[bytes], bytearray]:
@@ -223,7 +328,7 @@ def _serve(kernel: str, threads: int, *, max_batch: int = 64) -> None:
 
     backend, failure = None, b""
     try:
-        backend = LocalBackend(kernel=kernel, threads=threads, query_process=False)
+        backend = LocalBackend(kernel=kernel, threads=threads, query_process=False, spinning=False)
     except Exception as exc:  # a missing model file or a broken install: every request says so
         failure = f"could not load the local model: {exc}".encode()
     requests, replies = sys.stdin.fileno(), sys.stdout.buffer

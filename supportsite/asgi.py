@@ -27,7 +27,8 @@ application = ProtocolTypeRouter(
     {
         # Anonymous questions to the search API take the express lane; everything else is Django's.
         "http": ExpressLane(
-            django_asgi_app, [Route("/api/ai_faq_search", faq_api.express_payload, faq_api.express_search)]
+            django_asgi_app,
+            [Route("/api/ai_faq_search", faq_api.express_payload, faq_api.express_search, faq_api.express_ahead)],
         ),
         # Wrapped once for every route: this very origin only (host and port), and the session's
         # user is known to the consumer.

@@ -31,7 +31,7 @@ import contextvars
 import io
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,9 @@ class Route:
     parse: Callable[[dict], Any | None]
     # In a worker thread: (request, payload) -> the 200 response's data; raises as the view would.
     answer: Callable[[HttpRequest, Any], dict]
+    # On the event loop, between the two: (scope, payload) -> the payload `answer` gets, after
+    # whatever waiting needs no thread (a new question's vector from the model process).
+    ahead: Callable[[dict, Any], Awaitable[Any]] | None = None
 
 
 class _Fallback(Exception):
@@ -99,6 +102,8 @@ class ExpressLane:
         if body is None:
             return  # the client went away
         payload = _parse(route, scope, body)
+        if payload is not None and route.ahead is not None:
+            payload = await route.ahead(scope, payload)
         if payload is not None:
             context = contextvars.copy_context()
             loop = asyncio.get_running_loop()

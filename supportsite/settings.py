@@ -322,12 +322,18 @@ OPENAI_CHAT_MODEL = env_str("OPENAI_CHAT_MODEL", "gpt-4o-mini")
 EMBEDDING_THREADS = min(
     env_int("EMBEDDING_THREADS", min(4, os.cpu_count() or 1), minimum=1, maximum=64), os.cpu_count() or 1
 )
-# Threads of one run of customers' questions (the batched query runs). One measured best here: the
-# process serves other requests meanwhile, and a second model thread only fights them for the cores.
-EMBEDDING_QUERY_THREADS = min(env_int("EMBEDDING_QUERY_THREADS", 1, minimum=1, maximum=64), os.cpu_count() or 1)
 # Questions embedded by a process of their own beside each server process (faq/model_process.py):
 # in the server's process every model run waits behind request threads for the GIL. Local model only.
 EMBEDDING_QUERY_PROCESS = env_bool("EMBEDDING_QUERY_PROCESS", True)
+# Threads of one run of customers' questions. In the model process: the cores, up to 4 (2 cores, 32
+# clients, every question new: 186-194 req/s with 2 threads that sleep between runs, 150-161 with 1).
+# In the server's process one measured best: a second thread there fought the request threads.
+EMBEDDING_QUERY_THREADS = min(
+    env_int(
+        "EMBEDDING_QUERY_THREADS", min(4, os.cpu_count() or 1) if EMBEDDING_QUERY_PROCESS else 1, minimum=1, maximum=64
+    ),
+    os.cpu_count() or 1,
+)
 # Retries (with exponential backoff) of a failed or rate-limited AI provider call.
 AI_MAX_RETRIES = env_int("AI_MAX_RETRIES", 2, minimum=0, maximum=10)
 # Seconds before a call to the AI provider is abandoned (answers fall back to extractive).

@@ -4,6 +4,7 @@ run, and a process that dies fails only the questions it held; the next question
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -78,10 +79,10 @@ def test_a_process_that_dies_fails_the_questions_it_held_and_the_next_question_s
     vector = process.embed([QUESTIONS[0]])[0]
     assert process.pid not in (None, first)
     assert np.isclose(np.linalg.norm(vector), 1.0)
-    # Found dead between questions: started again without failing anyone.
+    # Found dead between questions (by its reader thread, at once): started again without failing anyone.
     second = process.pid
     os.kill(second, signal.SIGKILL)
-    _wait_until(lambda: process._child.popen.poll() is not None)
+    _wait_until(lambda: process.pid is None)
     assert process.embed([QUESTIONS[1]])[0] == embeddings.LocalBackend(query_process=False).embed([QUESTIONS[1]])[0]
     assert process.pid not in (None, second)
 
@@ -167,3 +168,59 @@ def test_a_reply_read_by_another_caller_before_the_asker_has_finished_sending_re
         second = pool.submit(process.embed, [QUESTIONS[1]])
         assert first.result(20)[0] == expected[0]
         assert second.result(20)[0] == expected[1]
+
+
+async def _until(condition) -> None:
+    for _ in range(1000):  # 10 s
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_questions_awaited_on_an_event_loop_share_a_run_and_a_cancelled_one_harms_none(process):
+    """aembed() holds no thread: every coroutine below waits at once on this one thread."""
+    expected = embeddings.LocalBackend(query_process=False).embed(QUESTIONS, queries=True)
+    runs_before, questions_before = _batch_runs()
+
+    async def ask_all() -> list[list[list[float]] | None]:
+        asked = [asyncio.create_task(process.aembed([question])) for question in QUESTIONS]
+        abandoned = asyncio.create_task(process.aembed(["a question whose client went away"]))
+        await _until(lambda: process.waiting == len(QUESTIONS) + 1)
+        abandoned.cancel()
+        os.kill(process.pid, signal.SIGCONT)
+        return await asyncio.gather(*asked)
+
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        answers = asyncio.run(ask_all())
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    assert [vectors[0] for vectors in answers] == expected
+    runs_after, questions_after = _batch_runs()
+    assert (runs_after - runs_before, questions_after - questions_before) == (1, len(QUESTIONS) + 1)
+    assert process.waiting == 0
+    assert process.embed([QUESTIONS[0]])[0] == expected[0]  # the next caller is unaffected
+
+
+def test_on_an_event_loop_a_process_not_running_is_left_to_a_thread_and_one_that_dies_fails_its_questions(process):
+    idle = ModelProcess("float", 1, dimensions=embeddings.LOCAL_DIMENSIONS)
+    try:
+        assert asyncio.run(idle.aembed([QUESTIONS[0]])) is None  # starting it would block the loop
+        assert idle.pid is None
+    finally:
+        idle.close()
+
+    first = process.pid
+
+    async def ask_then_kill():
+        asked = asyncio.create_task(process.aembed([QUESTIONS[0]]))
+        await _until(lambda: process.waiting == 1)
+        os.kill(first, signal.SIGKILL)
+        return await asked
+
+    os.kill(first, signal.SIGSTOP)
+    with pytest.raises(embeddings.EmbeddingError, match="model process stopped"):
+        asyncio.run(ask_then_kill())
+    assert np.isclose(np.linalg.norm(process.embed([QUESTIONS[1]])[0]), 1.0)  # a thread starts another
+    assert process.pid not in (None, first)
