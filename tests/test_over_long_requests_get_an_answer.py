@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import sys
 import time
@@ -32,23 +33,28 @@ def served(request, django_db_setup, django_db_blocker):
         yield int(url.rsplit(":", 1)[1]), process, workers
 
 
-def _model_processes(server) -> int:
-    """The question model processes anywhere under the server's process."""
-    found = 0
+def _model_processes(server) -> list[list[str]]:
+    """The command lines of the question model processes anywhere under the server's process."""
+    found = []
     for child in psutil.Process(server.pid).children(recursive=True):
         with contextlib.suppress(psutil.Error):  # one that ended meanwhile
-            found += "faq.model_process" in " ".join(child.cmdline())
+            if "faq.model_process" in " ".join(command := child.cmdline()):
+                found.append(command)
     return found
 
 
 def test_each_server_process_starts_its_question_model_before_the_first_question(served):
     """No question has been asked (the other tests here never embed one): the model processes are
-    there, one per server process, so the first customer does not wait for a model to load."""
+    there, one per server process, so the first customer does not wait for a model to load. Their
+    threads share the cores: min(4, cores) for one process, cores / workers each for workers."""
     _, process, workers = served
     deadline = time.monotonic() + 60
-    while (found := _model_processes(process)) < workers and time.monotonic() < deadline:
+    while len(found := _model_processes(process)) < workers and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert found == workers
+    assert len(found) == workers
+    cores = os.cpu_count() or 1
+    expected = min(4, cores) if workers == 1 else max(1, cores // workers)
+    assert [int(command[-1]) for command in found] == [expected] * workers  # `-m faq.model_process KERNEL THREADS`
 
 
 def _exchange(served, request: bytes) -> tuple[int, dict[str, str], bytes]:
