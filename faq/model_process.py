@@ -21,7 +21,9 @@ texts in UTF-8, separated by NUL (faq.embeddings._clean has replaced every NUL i
 reply of each run; 0 on the others) and the float32 vectors (little-endian, one row per text), or
 b"E" and an error message. The child embeds every request that has arrived while it ran in its next
 run (as text-embeddings-inference batches); a question with no reply in REPLY_TIMEOUT seconds fails
-and the process is killed and replaced.
+and the process is killed and replaced. One reader thread per child settles the replies: a thread
+that asked waits on an Event, a coroutine (`aembed`: the express lane's new questions) on a future
+of its event loop, so no request thread is held while the model works.
 """
 
 from __future__ import annotations
