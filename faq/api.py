@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 from pydantic import ConfigDict, field_validator
 
 from faq.answers import Answer, ask
-from faq.embeddings import prime_query_vector, question_needs_model
+from faq.embeddings import awaitable_model, prime_query_vector
 from faq.inputs import BadInput, clean_category_name, clean_query, find_category
 from faq.near_ties import tied_choices
 from faq.serializers import document_json
@@ -144,7 +144,8 @@ async def express_ahead(scope: dict, payload: SearchIn) -> ExpressQuestion:
     I/O, and not again in the view. The caller is anonymous (the express lane's rule), so only the
     address counts, as in the view. A request that the lane then leaves to Django (a Host that
     ALLOWED_HOSTS refuses: 400) has been counted and may have been embedded; nothing else differs."""
-    if not question_needs_model(payload.query):
+    process = awaitable_model(payload.query)
+    if process is None:
         return ExpressQuestion(payload)
     if settings.RATE_LIMITS_ENABLED:
         try:
@@ -152,7 +153,7 @@ async def express_ahead(scope: dict, payload: SearchIn) -> ExpressQuestion:
         except RateLimited as exc:
             return ExpressQuestion(payload, counted=True, refused=exc)
     try:
-        await prime_query_vector(payload.query)
+        await prime_query_vector(payload.query, process)
     except Exception:  # never a 500 from here: the view's thread embeds as before
         logger.exception("could not embed a question on the event loop; its request thread will")
     return ExpressQuestion(payload, counted=settings.RATE_LIMITS_ENABLED)

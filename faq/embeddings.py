@@ -446,33 +446,27 @@ def _query_key(text: str) -> tuple[str, str]:
     return (current_model_name(), " ".join(text.lower().split()))
 
 
-def _awaitable_model(text: str):
-    """The model process that prime_query_vector() would await for `text`, or None."""
+def awaitable_model(text: str):
+    """The model process that prime_query_vector() can await for `text` on an event loop, or None:
+    the vector is cached, a shared cache (REDIS_URL) must be asked first (network I/O), the backend
+    is not built yet (building it blocks), or questions are not embedded by a model process. The
+    request's thread then embeds as before."""
     if settings.REDIS_URL or _query_cache.get(_query_key(text)) is not None:
-        return None  # the shared cache's lookup is network I/O: the request's thread does it
+        return None
     backend = _backend
     if backend is None or _backend_key != _settings_key():
-        return None  # building the backend blocks: the thread does it
+        return None
     return getattr(backend, "query_process", None)
 
 
-def question_needs_model(text: str) -> bool:
-    """Whether prime_query_vector() would await the model for this question."""
-    return _awaitable_model(text) is not None
-
-
-async def prime_query_vector(text: str) -> None:
-    """On an event loop, before a request's thread searches: put the question's vector in this
-    process's cache, so that embed_query() there finds it. The model process is awaited here,
-    holding none of the few request threads: profiled under load (32 clients, every question new),
-    each of the 6 threads spent 60-75% of its time waiting for the model, so at most 6 questions
-    could share a model run. Does nothing, and the thread embeds as before, when the vector is
-    cached, with a shared cache (REDIS_URL), when questions are not embedded by a model process,
-    when the process is not running or its input is full, and when the model fails (the thread
-    then meets the error, reports it and degrades as before)."""
-    process = _awaitable_model(text)
-    if process is None:
-        return
+async def prime_query_vector(text: str, process) -> None:
+    """On an event loop, before a request's thread searches: put the question's vector from
+    `process` (awaitable_model's) in this process's cache, so that embed_query() there finds it.
+    The model process is awaited here, holding none of the few request threads: profiled under
+    load (32 clients, every question new), each of the 6 threads spent 60-75% of its time waiting
+    for the model, so at most 6 questions could share a model run. Does nothing, and the thread
+    embeds as before, when the process is not running or its input is full, and when the model
+    fails (the thread then meets the error, reports it and degrades as before)."""
     key = _query_key(text)
     started = time.perf_counter()
     try:

@@ -67,16 +67,15 @@ _PIPE_SIZE = 1 << 20
 
 class _Pending:
     """One request sent and not yet answered. Its caller waits on `event` (a thread) or `future`
-    (a coroutine on `loop`); the reader thread settles it."""
+    (a coroutine on the loop given); the reader thread settles it."""
 
-    __slots__ = ("error", "event", "future", "loop", "reply", "sent", "size")
+    __slots__ = ("error", "event", "future", "reply", "sent", "size")
 
     def __init__(self, size: int, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.reply: bytes | None = None
         self.error: BaseException | None = None
         self.size = size  # bytes of its request, while they may still sit in the pipe
         self.sent = time.monotonic()
-        self.loop = loop
         self.future = loop.create_future() if loop is not None else None
         self.event = threading.Event() if loop is None else None
 
@@ -89,7 +88,7 @@ def _settle(pendings: list[_Pending]) -> None:
         if pending.event is not None:
             pending.event.set()
         else:
-            loops.setdefault(pending.loop, []).append(pending.future)
+            loops.setdefault(pending.future.get_loop(), []).append(pending.future)
     for loop, futures in loops.items():
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
             loop.call_soon_threadsafe(_wake, futures)
@@ -250,18 +249,7 @@ class ModelProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        self._fail_pending(child, error)  # last: a caller woken now finds the process gone
-
-    @staticmethod
-    def _fail_pending(child: _Child, error: BaseException) -> None:
-        failed = []
-        while child.pending:
-            mine = child.pending.popleft()
-            mine.error = error
-            failed.append(mine)
-        with child.counting:
-            child.in_flight = 0
-        _settle(failed)
+        _fail_pending(child, error)  # last: a caller woken now finds the process gone
 
     def __del__(self) -> None:
         # A backend replaced by new settings takes its process with it: the child ends at the end
@@ -300,13 +288,25 @@ def _read(child: _Child, owner: weakref.ref[ModelProcess]) -> None:
             child.popen.kill()  # first: a writer may be blocked on its full input
         process = owner()
         if process is None:
-            ModelProcess._fail_pending(child, exc)
+            _fail_pending(child, exc)
         else:
             with process._write_lock:
                 process._fail(child, exc)
     finally:
         with contextlib.suppress(OSError):
             child.popen.stdout.close()
+
+
+def _fail_pending(child: _Child, error: BaseException) -> None:
+    """Every request still waiting on `child` fails with `error`."""
+    failed = []
+    while child.pending:
+        mine = child.pending.popleft()
+        mine.error = error
+        failed.append(mine)
+    with child.counting:
+        child.in_flight = 0
+    _settle(failed)
 
 
 def _request(texts: Sequence[str]) -> bytes:

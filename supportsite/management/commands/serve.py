@@ -129,9 +129,10 @@ class Workers:
         }
         # Each worker's model process shares the cores with the others': never more model threads
         # than cores in all (2 cores, 2 workers, every question new: x0.96 / x0.93 the peer's req/s
-        # with 1 thread each, x0.82 / x0.72 / x0.92 with 2). A value that is set is kept.
+        # with 1 thread each, x0.82 / x0.72 / x0.92 with 2), and at most 4, as for one process. A
+        # value that is set is kept.
         if not os.environ.get("EMBEDDING_QUERY_THREADS", "").strip():
-            env["EMBEDDING_QUERY_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.count))
+            env["EMBEDDING_QUERY_THREADS"] = str(min(4, max(1, (os.cpu_count() or 1) // self.count)))
         connection.close()
         # `docker stop` and service managers send SIGTERM: stop the workers as Ctrl-C does.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
