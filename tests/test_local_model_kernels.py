@@ -7,7 +7,9 @@ close but are two model names, and each upgrade's migration embeds the other ker
 from __future__ import annotations
 
 import importlib
+import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -106,3 +108,36 @@ def test_each_upgrade_embeds_the_other_kernels_rows_again_and_search_finds_them(
         assert not row.needs_embedding()
     result = search("where is my parcel")
     assert result.answered and result.hits[0].document.slug == "track-order"
+
+
+@pytest.mark.parametrize("kernel", ["float", "int8"])
+def test_residual_adds_and_layer_norms_run_unfused_and_vectors_stay_those_stored(kernel, tmp_path):
+    """SkipLayerNormalization measured slower than Add + LayerNormalization (embeddings.UNFUSED): the
+    model runs without it, and a question's vector is within 1e-6 of the fused session's."""
+    import onnxruntime
+
+    def profiled(disabled):
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.enable_profiling = True
+        options.profile_file_prefix = str(tmp_path / f"{kernel}-{bool(disabled)}")
+        session = onnxruntime.InferenceSession(
+            embeddings._local_model(kernel),
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=disabled,
+        )
+        backend = embeddings.LocalBackend(kernel=kernel, threads=1, query_process=False)
+        vectors = np.array(backend._embed_batch(session, QUESTIONS[:1]))
+        events = json.loads(Path(session.end_profiling()).read_text())
+        ran = {e["args"]["op_name"] for e in events if e.get("cat") == "Node"}
+        return vectors, ran
+
+    fused, fused_ops = profiled(None)
+    unfused, unfused_ops = profiled(embeddings.UNFUSED)
+    assert "SkipLayerNormalization" in fused_ops  # what the default optimizations make of this graph
+    assert "SkipLayerNormalization" not in unfused_ops and "LayerNormalization" in unfused_ops
+    assert np.abs(fused - unfused).max() < 1e-6
+    # The backend's own sessions are made the unfused way: their vectors are the unfused ones.
+    backend = embeddings.LocalBackend(kernel=kernel, threads=1, query_process=False)
+    assert np.array_equal(np.array(backend.embed(QUESTIONS[:1])), unfused)
