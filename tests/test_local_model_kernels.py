@@ -116,6 +116,8 @@ def test_residual_adds_and_layer_norms_run_unfused_and_vectors_stay_those_stored
     model runs without it, and a question's vector is within 1e-6 of the fused session's."""
     import onnxruntime
 
+    backend = embeddings.LocalBackend(kernel=kernel, threads=1, query_process=False)
+
     def profiled(disabled):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
@@ -127,7 +129,6 @@ def test_residual_adds_and_layer_norms_run_unfused_and_vectors_stay_those_stored
             providers=["CPUExecutionProvider"],
             disabled_optimizers=disabled,
         )
-        backend = embeddings.LocalBackend(kernel=kernel, threads=1, query_process=False)
         vectors = np.array(backend._embed_batch(session, QUESTIONS[:1]))
         events = json.loads(Path(session.end_profiling()).read_text())
         ran = {e["args"]["op_name"] for e in events if e.get("cat") == "Node"}
@@ -139,5 +140,4 @@ def test_residual_adds_and_layer_norms_run_unfused_and_vectors_stay_those_stored
     assert "SkipLayerNormalization" not in unfused_ops and "LayerNormalization" in unfused_ops
     assert np.abs(fused - unfused).max() < 1e-6
     # The backend's own sessions are made the unfused way: their vectors are the unfused ones.
-    backend = embeddings.LocalBackend(kernel=kernel, threads=1, query_process=False)
     assert np.array_equal(np.array(backend.embed(QUESTIONS[:1])), unfused)
