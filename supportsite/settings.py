@@ -172,8 +172,9 @@ _db_options.update(
 )
 DATABASES = {
     "default": {
-        # django-prometheus' wrapper of the postgresql backend counts queries and errors.
-        "ENGINE": "django_prometheus.db.backends.postgresql",
+        # django-prometheus' wrapper of the postgresql backend (it counts queries and errors), with
+        # its connection parameters built once per pool (supportsite/postgresql/base.py).
+        "ENGINE": "supportsite.postgresql",
         **_default_db,
         "OPTIONS": _db_options,
         # Pooled connections are returned after each request; persistent ones conflict with the pool.
@@ -331,12 +332,17 @@ EMBEDDING_THREADS = min(
 # Questions embedded by a process of their own beside each server process (faq/model_process.py):
 # in the server's process every model run waits behind request threads for the GIL. Local model only.
 EMBEDDING_QUERY_PROCESS = env_bool("EMBEDDING_QUERY_PROCESS", True)
-# Threads of one run of customers' questions. In the model process: the cores, up to 4 (2 cores, 32
-# clients, every question new: 186-194 req/s with 2 threads that sleep between runs, 150-161 with 1).
-# In the server's process one measured best: a second thread there fought the request threads.
+# Threads of one run of customers' questions. In the model process: half the cores, 1 to 4 (2
+# cores, 32 clients, every question new, the token-int8 kernel: 329 / 326 req/s with 1 thread
+# against 319 / 308 with 2, and 18% less model CPU a question; the float kernel was faster with 2,
+# README "Search under load"): the server and PostgreSQL need the other half. In the server's
+# process one measured best: a second thread there fought the request threads.
 EMBEDDING_QUERY_THREADS = min(
     env_int(
-        "EMBEDDING_QUERY_THREADS", min(4, os.cpu_count() or 1) if EMBEDDING_QUERY_PROCESS else 1, minimum=1, maximum=64
+        "EMBEDDING_QUERY_THREADS",
+        min(4, max(1, (os.cpu_count() or 1) // 2)) if EMBEDDING_QUERY_PROCESS else 1,
+        minimum=1,
+        maximum=64,
     ),
     os.cpu_count() or 1,
 )

@@ -127,12 +127,12 @@ class Workers:
             # given is passed on as it is, with its options (search_path, sslmode).
             "DATABASE_URL": os.environ.get("DATABASE_URL", "").strip() or database_url(connection.settings_dict),
         }
-        # Each worker's model process shares the cores with the others': never more model threads
-        # than cores in all (2 cores, 2 workers, every question new: x0.96 / x0.93 the peer's req/s
-        # with 1 thread each, x0.82 / x0.72 / x0.92 with 2), and at most 4, as for one process. A
-        # value that is set is kept.
+        # Each worker's model process shares the cores with the others': half the cores in all,
+        # as for one process (settings.EMBEDDING_QUERY_THREADS), at least 1 and at most 4 each (2
+        # cores, 2 workers, every question new, float kernel: x0.96 / x0.93 the peer's req/s with
+        # 1 thread each, x0.82 / x0.72 / x0.92 with 2). A value that is set is kept.
         if not os.environ.get("EMBEDDING_QUERY_THREADS", "").strip():
-            env["EMBEDDING_QUERY_THREADS"] = str(min(4, max(1, (os.cpu_count() or 1) // self.count)))
+            env["EMBEDDING_QUERY_THREADS"] = str(min(4, max(1, (os.cpu_count() or 1) // (2 * self.count))))
         connection.close()
         # `docker stop` and service managers send SIGTERM: stop the workers as Ctrl-C does.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
