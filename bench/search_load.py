@@ -12,7 +12,8 @@ number appended), so every request pays for the model and concurrent ones share 
 
 The floor is measured in this process on the same database, just before each endpoint phase, with
 as many threads as that phase has clients (the server idles meanwhile): embedding the question
-without any cache (faq.embeddings.embed_texts) plus the nearest-neighbour SQL that
+without any cache, as questions are (faq.embeddings.embed_texts(queries=True): the questions' kernel
+in the model process) plus the nearest-neighbour SQL that
 faq.search._vector_hits runs for it (captured once per question, then executed as search() does:
 server-side bound and prepared, faq/prepared.py).
 Printed: requests/s, p50 and p95 latency and errors per client count, the floor's ops/s and p50,
@@ -161,7 +162,9 @@ def floor_phase(questions: list[str], statements: dict, *, threads: int, seconds
                 question = rng.choice(questions)
                 sql, params = statements[question]
                 started = time.perf_counter()
-                embed_texts([question])  # the model itself, no query cache
+                # The model itself, no query cache, as a question is embedded (LOCAL_QUESTION_KERNEL, in
+                # the model process: concurrent floor threads share its runs as requests do).
+                embed_texts([question], queries=True)
                 with prepared.cursor(connection) as cursor:  # as search() sends it
                     cursor.execute(sql, params)
                     cursor.fetchall()

@@ -333,9 +333,9 @@ EMBEDDING_THREADS = min(
 # in the server's process every model run waits behind request threads for the GIL. Local model only.
 EMBEDDING_QUERY_PROCESS = env_bool("EMBEDDING_QUERY_PROCESS", True)
 # Threads of one run of customers' questions. In the model process: half the cores, 1 to 4 (2
-# cores, 32 clients, every question new, the token-int8 kernel: 329 / 326 req/s with 1 thread
-# against 319 / 308 with 2, and 18% less model CPU a question; the float kernel was faster with 2,
-# README "Search under load"): the server and PostgreSQL need the other half. In the server's
+# cores, 32 clients, every question new, the token-int8 kernel: 329 / 326 / 342 / 333 req/s with
+# 1 thread against 319 / 308 / 314 / 343 with 2, and 18% less model CPU a question; the float
+# kernel was faster with 2, README "Search under load"): the server and PostgreSQL need the other half. In the server's
 # process one measured best: a second thread there fought the request threads.
 EMBEDDING_QUERY_THREADS = min(
     env_int(

@@ -46,15 +46,19 @@ def _model_processes(server) -> list[list[str]]:
 def test_each_server_process_starts_its_question_model_before_the_first_question(served):
     """No question has been asked (the other tests here never embed one): the model processes are
     there, one per server process, so the first customer does not wait for a model to load. Their
-    threads share the cores: cores / workers each (one process: all the cores), at most 4."""
+    threads share half the cores: cores / (2 x workers) each, at least 1 and at most 4; they run
+    the questions' kernel (faq/question_kernel.py where the CPU has exact 8-bit products)."""
+    from faq.embeddings import questions_kernel
+
     _, process, workers = served
     deadline = time.monotonic() + 60
     while len(found := _model_processes(process)) < workers and time.monotonic() < deadline:
         time.sleep(0.2)
     assert len(found) == workers
     cores = os.cpu_count() or 1
-    expected = min(4, max(1, cores // workers))
+    expected = min(4, max(1, cores // (2 * workers)))
     assert [int(command[-1]) for command in found] == [expected] * workers  # `-m faq.model_process KERNEL THREADS`
+    assert [command[-2] for command in found] == [questions_kernel("float")] * workers
 
 
 def _exchange(served, request: bytes) -> tuple[int, dict[str, str], bytes]:
