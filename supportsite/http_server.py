@@ -145,6 +145,11 @@ class HTTPFactory(daphne.http_protocol.HTTPFactory):
     def protocol(self) -> http._GenericHTTPChannelProtocol:  # Twisted's factory hook, a method here
         return http._GenericHTTPChannelProtocol(LimitAnsweringChannel())
 
+    def log(self, request) -> None:
+        """Nothing: Daphne writes the access log line (its AccessLogGenerator, on stdout). Twisted's
+        factory also formatted a combined-log line for every request and handed it to Twisted's
+        legacy log, which nothing here reads (py-spy under load: 2.3% of the server's CPU)."""
+
 
 class Server(daphne.server.Server):
     """Daphne's server with HTTPFactory above: its run() makes its own factory, which we replace."""
