@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from django.conf import settings
@@ -216,32 +216,23 @@ def int8_matmuls(path: str) -> bytes:
 
     model = onnx.load(path)
     graph = model.graph
-    initializers = {tensor.name: tensor for tensor in graph.initializer}
     made_by = {output: node for node in graph.node for output in node.output}
     replaced = 0
-    for position, node in enumerate(graph.node):
-        scaled = made_by.get(node.input[1]) if node.op_type == "MatMul" else None
-        cast = made_by.get(scaled.input[0]) if scaled is not None and scaled.op_type == "Mul" else None
-        if cast is None or cast.op_type != "Cast" or cast.input[0] not in initializers:
-            continue
+    for position, node, weight_name, weight, scale in int8_weight_products(graph):
         if _follows(node.input[0], ("Erf", "Gelu"), made_by):
             continue
-        weight = initializers[cast.input[0]]
-        scale = numpy_helper.to_array(initializers[scaled.input[1]]).astype(np.float32)
-        columns = weight.dims[-1]
-        if weight.data_type != onnx.TensorProto.INT8 or scale.size not in (1, columns):
-            continue
-        scale_name, zero_name = f"{weight.name}_column_scale", f"{weight.name}_zero_point"
+        columns = weight.shape[1]
+        scale_name, zero_name = f"{weight_name}_column_scale", f"{weight_name}_zero_point"
         graph.initializer.extend(
             [
-                numpy_helper.from_array(np.broadcast_to(scale.reshape(-1), (columns,)).copy(), scale_name),
+                numpy_helper.from_array(scale, scale_name),
                 numpy_helper.from_array(np.zeros(columns, dtype=np.int8), zero_name),
             ]
         )
         graph.node[position].CopyFrom(
             helper.make_node(
                 "DynamicQuantizeMatMul",
-                [node.input[0], weight.name, scale_name, zero_name],
+                [node.input[0], weight_name, scale_name, zero_name],
                 list(node.output),
                 name=f"{node.name}_int8",
                 domain="com.microsoft",
@@ -253,6 +244,30 @@ def int8_matmuls(path: str) -> bytes:
     _drop_unused_nodes(graph)  # the Cast and Mul that made float weights, and their scales
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return model.SerializeToString()
+
+
+def int8_weight_products(graph) -> list[tuple[int, Any, str, np.ndarray, np.ndarray]]:
+    """(position, MatMul node, the int8 weight's initializer name, its values, one scale per output
+    column) for each product by a packaged int8 weight: int8 values turned into floats by Cast, then
+    Mul by one scale per output column (or one in all). The int8 and token-int8 kernels rewrite these."""
+    from onnx import numpy_helper
+
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    made_by = {output: node for node in graph.node for output in node.output}
+    found = []
+    for position, node in enumerate(graph.node):
+        scaled = made_by.get(node.input[1]) if node.op_type == "MatMul" else None
+        cast = made_by.get(scaled.input[0]) if scaled is not None and scaled.op_type == "Mul" else None
+        if cast is None or cast.op_type != "Cast" or cast.input[0] not in initializers:
+            continue
+        if scaled.input[1] not in initializers:
+            continue
+        weight = numpy_helper.to_array(initializers[cast.input[0]])
+        scale = numpy_helper.to_array(initializers[scaled.input[1]]).astype(np.float32).reshape(-1)
+        if weight.dtype != np.int8 or weight.ndim != 2 or scale.size not in (1, weight.shape[1]):
+            continue
+        found.append((position, node, cast.input[0], weight, np.broadcast_to(scale, (weight.shape[1],)).copy()))
+    return found
 
 
 def _follows(tensor: str, ops: tuple[str, ...], made_by: dict) -> bool:

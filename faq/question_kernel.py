@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from faq.embeddings import EmbeddingError, _drop_unused_nodes, int8_weight_products
+
 # A channel is an outlier where its largest |value| over the probe texts is more than this many
 # times the median channel's (the median channel's largest is about 1-3; outliers 6-30).
 OUTLIER_FACTOR = 4.0
@@ -71,20 +73,6 @@ def probe_texts(tokenizer) -> list[str]:
     return [" ".join(words[i] for i in rng.choice(len(words), PROBE_WORDS)) for _ in range(PROBE_TEXTS)]
 
 
-def _weight_products(graph) -> list[tuple[int, object, str, str]]:
-    """(position, MatMul node, int8 weight's name, its scale's name) for each product by a
-    packaged int8 weight (stored as int8 values turned into floats by Cast and Mul)."""
-    initializers = {tensor.name for tensor in graph.initializer}
-    made_by = {output: node for node in graph.node for output in node.output}
-    found = []
-    for position, node in enumerate(graph.node):
-        scaled = made_by.get(node.input[1]) if node.op_type == "MatMul" else None
-        cast = made_by.get(scaled.input[0]) if scaled is not None and scaled.op_type == "Mul" else None
-        if cast is not None and cast.op_type == "Cast" and cast.input[0] in initializers:
-            found.append((position, node, cast.input[0], scaled.input[1]))
-    return found
-
-
 def outlier_channels(path: str, tokenizer) -> dict[str, np.ndarray]:
     """For each input of a product by an int8 weight: its outlier channels, from the float model
     run on probe_texts() with one thread (the same channels whatever threads the questions get)."""
@@ -97,7 +85,7 @@ def outlier_channels(path: str, tokenizer) -> dict[str, np.ndarray]:
     session_options.inter_op_num_threads = 1
     model = onnx.load(path)
     graph = model.graph
-    inputs = list(dict.fromkeys(node.input[0] for _, node, _, _ in _weight_products(graph)))
+    inputs = list(dict.fromkeys(node.input[0] for _, node, *_ in int8_weight_products(graph)))
     graph.output.extend(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in inputs)
     session = onnxruntime.InferenceSession(
         model.SerializeToString(), sess_options=session_options, providers=["CPUExecutionProvider"]
@@ -131,7 +119,6 @@ def token_int8_matmuls(path: str, channels: dict[str, np.ndarray]) -> bytes:
 
     model = onnx.load(path)
     graph = model.graph
-    initializers = {tensor.name: tensor for tensor in graph.initializer}
     zero_point = numpy_helper.from_array(np.array([_ZERO], np.uint8))
     added = [
         numpy_helper.from_array(np.array(1.0, np.float32), "tq_one"),
@@ -142,15 +129,8 @@ def token_int8_matmuls(path: str, channels: dict[str, np.ndarray]) -> bytes:
     ]
     quantized: dict[str, tuple[str, str]] = {}  # input -> (its uint8 tensor, its per-token scale)
     replacements: dict[int, list] = {}
-    for position, node, weight_name, scale_name in _weight_products(graph):
-        weight = numpy_helper.to_array(initializers[weight_name])
-        if weight.dtype != np.int8 or weight.ndim != 2:
-            continue
+    for position, node, weight_name, weight, scale in int8_weight_products(graph):
         rows, columns = weight.shape
-        scale = numpy_helper.to_array(initializers[scale_name]).astype(np.float32).reshape(-1)
-        if scale.size not in (1, columns):
-            continue
-        scale = np.broadcast_to(scale, (columns,)).copy()
         x, prefix, nodes = node.input[0], node.name, []
         outliers = channels.get(x, np.zeros(0, np.int64))
         if x not in quantized:
@@ -212,8 +192,6 @@ def token_int8_matmuls(path: str, channels: dict[str, np.ndarray]) -> bytes:
             nodes.append(helper.make_node("Mul", [f"{prefix}_tq_int", token_scale], [output]))
         replacements[position] = nodes
     if not replacements:
-        from faq.embeddings import EmbeddingError
-
         raise EmbeddingError(f"{path} has no int8-weight MatMul to run as int8; set LOCAL_QUESTION_KERNEL=float")
     rebuilt = []
     for position, node in enumerate(graph.node):
@@ -221,12 +199,6 @@ def token_int8_matmuls(path: str, channels: dict[str, np.ndarray]) -> bytes:
     del graph.node[:]
     graph.node.extend(rebuilt)
     graph.initializer.extend(added)
-    _drop_unused(graph)
+    _drop_unused_nodes(graph)  # the Casts and Muls that made float weights, and their scales
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return model.SerializeToString()
-
-
-def _drop_unused(graph) -> None:
-    from faq.embeddings import _drop_unused_nodes
-
-    _drop_unused_nodes(graph)  # the Casts and Muls that made float weights, and their scales

@@ -77,10 +77,9 @@ def test_every_int8_weight_product_is_an_integer_one_and_only_a_few_channels_sta
     assert sum(node.op_type == "ReduceMax" for node in after.graph.node) == 24
     used = {name for node in after.graph.node for name in node.input}
     assert [t.name for t in after.graph.initializer if t.name not in used] == []
-    # MiniLM's outlier channels are few (channel 99 after the layer norms) and chosen the same way each time.
+    # MiniLM's outlier channels are few (channel 99 after the layer norms among them).
     assert all(len(found) <= 0.02 * 1536 for found in channels.values())
     assert sum(99 in found for found in channels.values()) >= 5
-    assert all(len(found) == 0 or found.max() < 1536 for found in channels.values())
 
 
 def test_the_outlier_channels_come_from_fixed_probe_texts_of_the_vocabulary(kernels):
