@@ -60,6 +60,15 @@ def wait_for_http(url: str, *, process: subprocess.Popen | None = None, timeout:
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def a_fresh_window(seconds: int, *, needed: float) -> None:
+    """Rate limits count in fixed windows aligned to the epoch (supportsite/ratelimit.py): when
+    fewer than `needed` seconds are left in the current `seconds`-long window, wait for the next one,
+    so that the requests a test counts all land in one window."""
+    left = seconds - time.time() % seconds
+    if left < needed:
+        time.sleep(left + 0.5)
+
+
 def server_env(**extra: str) -> dict[str, str]:
     """Environment for a child server process on the test database."""
     from django.db import connection

@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 
 from faq.models import UserResponse
 from supportsite.shared_cache import CACHE_RETRY_SECONDS
-from tests.conftest import add_articles, daphne_pair
+from tests.conftest import a_fresh_window, add_articles, daphne_pair
 from tests.test_metrics_and_probes import _series
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +28,7 @@ def servers(django_db_setup, django_db_blocker, redis_server, tmp_path_factory):
     env = {
         "REDIS_URL": redis_server.url,
         "RATE_LIMITS_ENABLED": "true",
-        # Per hour: a test never straddles two windows (see _a_fresh_window).
+        # Per hour: a test never straddles two windows (see a_fresh_window).
         "RATE_LIMIT_PER_IP": f"{LIMIT}/hour",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("metrics")),
     }
@@ -39,13 +39,6 @@ def servers(django_db_setup, django_db_blocker, redis_server, tmp_path_factory):
 @pytest.fixture
 def articles(fresh_redis):
     add_articles("reset-password")
-
-
-def _a_fresh_window() -> None:
-    """Counting starts well inside one hour's window: wait out its last minute if need be."""
-    left = 3600 - time.time() % 3600
-    if left < 60:
-        time.sleep(left + 0.5)
 
 
 def _ask(base: str) -> tuple[int, dict]:
@@ -76,7 +69,7 @@ def _websocket_question(base: str) -> dict:
 
 def test_questions_alternating_between_two_processes_meet_one_shared_limit(servers, articles, fresh_redis):
     first, second = servers
-    _a_fresh_window()
+    a_fresh_window(3600, needed=60)  # counting starts well inside one hour's window
     statuses = [_ask(base)[0] for base in (first, second) * (LIMIT // 2)]
     assert statuses == [200] * LIMIT
     for base in (first, second):
@@ -93,7 +86,7 @@ def test_questions_alternating_between_two_processes_meet_one_shared_limit(serve
 
 def test_the_websocket_on_one_process_counts_against_questions_asked_on_the_other(servers, articles):
     first, second = servers
-    _a_fresh_window()
+    a_fresh_window(3600, needed=60)  # counting starts well inside one hour's window
     for _ in range(LIMIT - 1):
         assert _ask(first)[0] == 200
     assert _websocket_question(second)["type"] == "done"
@@ -105,7 +98,7 @@ def test_the_websocket_on_one_process_counts_against_questions_asked_on_the_othe
 
 def test_a_redis_outage_lets_questions_through_and_the_limit_returns_by_itself(servers, articles, redis_server):
     first, second = servers
-    _a_fresh_window()
+    a_fresh_window(3600, needed=60)  # counting starts well inside one hour's window
     before = _series(_metrics(first), "rate_limit_errors_total", kind="questions")
     redis_server.stop()
     try:
