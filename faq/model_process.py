@@ -19,11 +19,12 @@ The protocol, over the child's stdin and stdout: a request is a 4-byte little-en
 texts in UTF-8, separated by NUL (faq.embeddings._clean has replaced every NUL in them); a reply is a
 4-byte length, then b"V", a 2-byte count of the questions in the run it came from (on the first
 reply of each run; 0 on the others) and the float32 vectors (little-endian, one row per text), or
-b"E" and an error message. The child embeds every request that has arrived while it ran in its next
-run (as text-embeddings-inference batches); a question with no reply in REPLY_TIMEOUT seconds fails
-and the process is killed and replaced. One reader thread per child settles the replies: a thread
-that asked waits on an Event, a coroutine (`aembed`: the express lane's new questions) on a future
-of its event loop, so no request thread is held while the model works.
+b"E" and an error message. The child embeds the requests that have arrived while it ran in its next
+run (as text-embeddings-inference batches), at most QUESTION_RUN of them, oldest first; a question
+with no reply in REPLY_TIMEOUT seconds fails and the process is killed and replaced. One reader
+thread per child settles the replies: a thread that asked waits on an Event, a coroutine (`aembed`:
+the express lane's new questions) on a future of its event loop, so no request thread is held
+while the model works.
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 # of CPU a question, sorted by length, 1 thread: 4.80 / 4.71 against 5.00 / 4.92 for 12 / 24
 # questions; 2 threads: 5.73 / 5.84 against 6.06 / 6.32). Articles keep runs of 8 (faq/embeddings.py).
 QUESTION_BATCH = 16
+# Requests a run takes at most, oldest first; the rest wait for the next run, with whatever arrives
+# meanwhile. Under load the replies of one run go back to the server while the model runs the next,
+# so the server and PostgreSQL answer some questions while the model embeds others: with every
+# request in one run (up to 64), a run of 20-30 new questions held the server idle until all were
+# done, then left the model idle while the server caught up. 32 clients, every question new, 2 cores,
+# fresh server each, medians of 5 alternating runs (bench notes in README, "Search under load"):
+# runs of at most 64: 292.5 req/s, machine 12.3% idle; 8: 317.3 req/s, 7.8% idle, with the same
+# model CPU a question (2.0 ms). 4 and 6 left less idle but cost more model CPU a question.
+QUESTION_RUN = 8
 # The pipe to the child holds this much (Linux allows an unprivileged process up to 1 MiB), so that
 # questions sent from an event loop never wait for room (ModelProcess.aembed).
 _PIPE_SIZE = 1 << 20
@@ -219,6 +229,10 @@ class ModelProcess:
             self._fail(child, EOFError(f"it ended with {child.popen.returncode}"))
         if self._child is None:
             env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+            # A run's few short questions are tokenized faster in one thread than handed to the
+            # tokenizer's thread pool (0.022 against 0.038 ms of CPU a question, runs of 8), whose
+            # threads would also wake for every run (unless the operator has set it).
+            env.setdefault("TOKENIZERS_PARALLELISM", "false")
             self._child = child = _Child(
                 subprocess.Popen(
                     [sys.executable, "-m", "faq.model_process", self.kernel, str(self.threads)],
@@ -325,10 +339,11 @@ def _split_frames(data: bytearray) -> tuple[list[bytes], bytearray]:
     return frames, data[at:]
 
 
-def _serve(kernel: str, threads: int, *, max_batch: int = 64) -> None:
-    """The child: load the model, then answer requests until the parent closes its end. Every
-    request that has arrived while the model ran is embedded in the next run together (as
-    text-embeddings-inference batches), so the parent never needs to gather them."""
+def _serve(kernel: str, threads: int, *, max_batch: int = QUESTION_RUN) -> None:
+    """The child: load the model, then answer requests until the parent closes its end. The
+    requests that have arrived while the model ran are embedded in the next run together (as
+    text-embeddings-inference batches), up to `max_batch` of them, so the parent never needs to
+    gather them; the rest go in the run after, and each run's replies are sent before it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which closes our input
     from faq.embeddings import LocalBackend
 

@@ -226,3 +226,56 @@ def test_on_an_event_loop_a_process_not_running_is_left_to_a_thread_and_one_that
         asyncio.run(ask_then_kill())
     assert np.isclose(np.linalg.norm(process.embed([QUESTIONS[1]])[0]), 1.0)  # a thread starts another
     assert process.pid not in (None, first)
+
+
+def test_a_long_queue_is_embedded_in_runs_of_question_run_oldest_first(process):
+    """More requests waiting than one run takes: the oldest QUESTION_RUN go first and are answered
+    before the next run starts, so the server can work on their answers while the model goes on."""
+    from faq.model_process import QUESTION_RUN
+
+    questions = [f"{question} ({n})" for n in range(4) for question in QUESTIONS][: 2 * QUESTION_RUN + 3]
+    expected = embeddings.LocalBackend(query_process=False).embed(questions, queries=True)
+    runs_before, questions_before = _batch_runs()
+    answered: list[str] = []
+
+    async def ask_all() -> list[list[list[float]] | None]:
+        async def ask(question: str) -> list[list[float]] | None:
+            vectors = await process.aembed([question])
+            answered.append(question)
+            return vectors
+
+        asked = []
+        for question in questions:  # sent in this order (one loop, each task sends at its first step)
+            asked.append(asyncio.create_task(ask(question)))
+            await _until(lambda: process.waiting == len(asked))
+        os.kill(process.pid, signal.SIGCONT)
+        return await asyncio.gather(*asked)
+
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        answers = asyncio.run(ask_all())
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    assert [vectors[0] for vectors in answers] == expected
+    runs_after, questions_after = _batch_runs()
+    assert (runs_after - runs_before, questions_after - questions_before) == (3, len(questions))
+    # Each run's replies before the next run's: the oldest requests were answered first.
+    assert set(answered[:QUESTION_RUN]) == set(questions[:QUESTION_RUN])
+    assert set(answered[QUESTION_RUN : 2 * QUESTION_RUN]) == set(questions[QUESTION_RUN : 2 * QUESTION_RUN])
+
+
+def test_the_model_process_tokenizes_in_its_own_thread_unless_the_operator_says_otherwise(process, monkeypatch):
+    def tokenizer_setting(pid: int) -> str | None:
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            variables = dict(item.split(b"=", 1) for item in environ.read().split(b"\0") if b"=" in item)
+        value = variables.get(b"TOKENIZERS_PARALLELISM")
+        return value.decode() if value is not None else None
+
+    assert tokenizer_setting(process.pid) == "false"
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "true")
+    chosen = ModelProcess(embeddings.questions_kernel("float"), 1, dimensions=embeddings.LOCAL_DIMENSIONS)
+    try:
+        chosen.warm()
+        assert tokenizer_setting(chosen.pid) == "true"
+    finally:
+        chosen.close()
