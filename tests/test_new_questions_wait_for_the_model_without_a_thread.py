@@ -79,7 +79,7 @@ def _ask(url: str, question: str, address: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def test_new_questions_beyond_the_servers_threads_all_share_the_models_next_run(served):
+def test_new_questions_beyond_the_servers_threads_all_wait_for_the_model_at_once(served):
     url, server = served
     model = _model_process(server)
     _ask(url, "a first question, so the model has run once", "10.0.0.250")
