@@ -68,7 +68,8 @@ QUESTION_BATCH = 16
 # done, then left the model idle while the server caught up. 32 clients, every question new, 2 cores,
 # fresh server each, medians of 5 alternating runs (bench notes in README, "Search under load"):
 # runs of at most 64: 292.5 req/s, machine 12.3% idle; 8: 317.3 req/s, 7.8% idle, with the same
-# model CPU a question (2.0 ms). 4 and 6 left less idle but cost more model CPU a question.
+# model CPU a question (2.0 ms). 4 and 6 left less idle but cost more model CPU a question. It counts
+# requests; QUESTION_BATCH above still splits a run's texts (one request may hold several).
 QUESTION_RUN = 8
 # The pipe to the child holds this much (Linux allows an unprivileged process up to 1 MiB), so that
 # questions sent from an event loop never wait for room (ModelProcess.aembed).

@@ -1,8 +1,9 @@
 """An anonymous API question that is new waits for its vector on the event loop, not in one of the
 server's few request threads (faq.api.express_ahead, faq.embeddings.prime_query_vector): questions
 that arrive while the model works all go into its next runs (QUESTION_RUN at a time), however many
-there are, and each is answered. A refused question (over its rate limit) costs no model run, and a question is counted
-once. Tried on `manage.py serve`, the process `make run` and the Docker image run."""
+there are, and each is answered. A refused question (over its rate limit) costs no model run, and a
+question is counted once. Tried on `manage.py serve`, the process `make run` and the Docker image
+run."""
 
 from __future__ import annotations
 

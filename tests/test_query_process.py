@@ -180,16 +180,14 @@ async def _until(condition) -> None:
     raise AssertionError("condition not reached")
 
 
-def test_questions_awaited_on_an_event_loop_share_a_run_and_a_cancelled_one_harms_none(process):
-    """aembed() holds no thread: every coroutine below waits at once on this one thread."""
-    expected = embeddings.LocalBackend(query_process=False).embed(QUESTIONS, queries=True)
+def _asked_while_stopped(process, send) -> tuple[list, tuple[float, float]]:
+    """`send()` (a coroutine) starts tasks that ask `process` while it is stopped, as if busy with a
+    long run, and returns them once their questions are all in its input; then the process goes on.
+    Returns the tasks' results and the (runs, questions) its runs added meanwhile."""
     runs_before, questions_before = _batch_runs()
 
-    async def ask_all() -> list[list[list[float]] | None]:
-        asked = [asyncio.create_task(process.aembed([question])) for question in QUESTIONS]
-        abandoned = asyncio.create_task(process.aembed(["a question whose client went away"]))
-        await _until(lambda: process.waiting == len(QUESTIONS) + 1)
-        abandoned.cancel()
+    async def ask_all() -> list:
+        asked = await send()
         os.kill(process.pid, signal.SIGCONT)
         return await asyncio.gather(*asked)
 
@@ -198,9 +196,24 @@ def test_questions_awaited_on_an_event_loop_share_a_run_and_a_cancelled_one_harm
         answers = asyncio.run(ask_all())
     finally:
         os.kill(process.pid, signal.SIGCONT)
-    assert [vectors[0] for vectors in answers] == expected
     runs_after, questions_after = _batch_runs()
-    assert (runs_after - runs_before, questions_after - questions_before) == (1, len(QUESTIONS) + 1)
+    return answers, (runs_after - runs_before, questions_after - questions_before)
+
+
+def test_questions_awaited_on_an_event_loop_share_a_run_and_a_cancelled_one_harms_none(process):
+    """aembed() holds no thread: every coroutine below waits at once on this one thread."""
+    expected = embeddings.LocalBackend(query_process=False).embed(QUESTIONS, queries=True)
+
+    async def send() -> list[asyncio.Task]:
+        asked = [asyncio.create_task(process.aembed([question])) for question in QUESTIONS]
+        abandoned = asyncio.create_task(process.aembed(["a question whose client went away"]))
+        await _until(lambda: process.waiting == len(QUESTIONS) + 1)
+        abandoned.cancel()
+        return asked
+
+    answers, runs = _asked_while_stopped(process, send)
+    assert [vectors[0] for vectors in answers] == expected
+    assert runs == (1, len(QUESTIONS) + 1)
     assert process.waiting == 0
     assert process.embed([QUESTIONS[0]])[0] == expected[0]  # the next caller is unaffected
 
@@ -235,30 +248,23 @@ def test_a_long_queue_is_embedded_in_runs_of_question_run_oldest_first(process):
 
     questions = [f"{question} ({n})" for n in range(4) for question in QUESTIONS][: 2 * QUESTION_RUN + 3]
     expected = embeddings.LocalBackend(query_process=False).embed(questions, queries=True)
-    runs_before, questions_before = _batch_runs()
     answered: list[str] = []
 
-    async def ask_all() -> list[list[list[float]] | None]:
-        async def ask(question: str) -> list[list[float]] | None:
-            vectors = await process.aembed([question])
-            answered.append(question)
-            return vectors
+    async def ask(question: str) -> list[list[float]] | None:
+        vectors = await process.aembed([question])
+        answered.append(question)
+        return vectors
 
+    async def send() -> list[asyncio.Task]:
         asked = []
         for question in questions:  # sent in this order (one loop, each task sends at its first step)
             asked.append(asyncio.create_task(ask(question)))
             await _until(lambda: process.waiting == len(asked))
-        os.kill(process.pid, signal.SIGCONT)
-        return await asyncio.gather(*asked)
+        return asked
 
-    os.kill(process.pid, signal.SIGSTOP)
-    try:
-        answers = asyncio.run(ask_all())
-    finally:
-        os.kill(process.pid, signal.SIGCONT)
+    answers, runs = _asked_while_stopped(process, send)
     assert [vectors[0] for vectors in answers] == expected
-    runs_after, questions_after = _batch_runs()
-    assert (runs_after - runs_before, questions_after - questions_before) == (3, len(questions))
+    assert runs == (3, len(questions))
     # Each run's replies before the next run's: the oldest requests were answered first.
     assert set(answered[:QUESTION_RUN]) == set(questions[:QUESTION_RUN])
     assert set(answered[QUESTION_RUN : 2 * QUESTION_RUN]) == set(questions[QUESTION_RUN : 2 * QUESTION_RUN])
